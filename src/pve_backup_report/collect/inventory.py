@@ -1,0 +1,50 @@
+"""Collect the whole PVE inventory for one run, concurrently, never stopping at a failure."""
+
+from __future__ import annotations
+
+import asyncio
+
+from ..model import Inventory
+from .base import Collector, Getter
+from .guests import collect_guests, enrich_with_configs
+from .jobs import collect_jobs
+from .nodes import collect_cluster_name, collect_nodes, collect_version
+from .pools import collect_memberships, collect_pool_list
+from .storages import collect_storages
+
+
+async def collect_inventory(
+    client: Getter, api_url: str, jobs_endpoint: str = "/cluster/backup"
+) -> Inventory:
+    col = Collector(client)
+    async with asyncio.TaskGroup() as group:
+        version_task = group.create_task(collect_version(col))
+        name_task = group.create_task(collect_cluster_name(col))
+        nodes_task = group.create_task(collect_nodes(col))
+        storages_task = group.create_task(collect_storages(col))
+        guests_task = group.create_task(collect_guests(col))
+        pools_task = group.create_task(collect_pool_list(col))
+        jobs_task = group.create_task(collect_jobs(col, jobs_endpoint))
+    nodes, guests, pools, jobs = (
+        nodes_task.result(),
+        guests_task.result(),
+        pools_task.result(),
+        jobs_task.result(),
+    )
+    job_pools = [j.selection.pool for j in jobs or () if j.selection.pool]
+    memberships, enriched = await asyncio.gather(
+        collect_memberships(col, job_pools, pools),
+        enrich_with_configs(col, guests or (), nodes),
+    )
+    return Inventory(
+        api_url=api_url,
+        cluster_name=name_task.result(),
+        version=version_task.result(),
+        nodes=nodes,
+        storages=storages_task.result(),
+        guests=enriched,
+        pools=pools,
+        pool_memberships=memberships,
+        jobs=jobs,
+        anomalies=tuple(col.anomalies),
+    )

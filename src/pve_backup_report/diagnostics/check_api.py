@@ -1,0 +1,97 @@
+"""`--check-api`: probe each endpoint the tool needs, independently, and explain failures.
+
+Every probe runs even if others fail, so one run tells the administrator everything that is
+missing (typically a privilege on a privilege-separated token) instead of one error at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..api.errors import ApiError, PermissionDenied
+from ..collect.base import Getter
+
+
+@dataclass(frozen=True)
+class Probe:
+    name: str
+    path: str
+    params: Mapping[str, str | int] | None = None
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    probe: Probe
+    ok: bool
+    count: int | None = None
+    error: str | None = None
+    hint: str | None = None
+    data: Any = None
+
+
+def base_probes(jobs_endpoint: str) -> list[Probe]:
+    return [
+        Probe("version", "/version"),
+        Probe("nodes", "/nodes"),
+        Probe("storage", "/storage"),
+        Probe("cluster index", "/cluster"),
+        Probe("backup jobs", jobs_endpoint),
+        Probe("guests", "/cluster/resources", {"type": "vm"}),
+        Probe("pools", "/pools"),
+        Probe("cluster tasks", "/cluster/tasks"),
+    ]
+
+
+def _count(data: Any) -> int:
+    if isinstance(data, list):
+        return len(data)
+    return 1 if data is not None else 0
+
+
+def permission_hint(error: PermissionDenied) -> str:
+    privs = " or ".join(error.privileges) or "an audit privilege"
+    path = error.acl_path or "the reported path"
+    return (
+        f"missing privilege {privs} on {path}. A privilege-separated token needs its own ACL: "
+        "check the token's effective permissions (pveum user token permissions USER TOKEN), "
+        "not only its user's"
+    )
+
+
+async def run_probe(client: Getter, probe: Probe) -> ProbeResult:
+    try:
+        response = await client.get(probe.path, probe.params)
+    except PermissionDenied as error:
+        return ProbeResult(probe, False, error=error.message, hint=permission_hint(error))
+    except ApiError as error:
+        return ProbeResult(probe, False, error=error.message)
+    return ProbeResult(probe, True, count=_count(response.data), data=response.data)
+
+
+async def check_api(client: Getter, jobs_endpoint: str) -> list[ProbeResult]:
+    probes = base_probes(jobs_endpoint)
+    results = list(await asyncio.gather(*(run_probe(client, p) for p in probes)))
+    node = _first_online_node(results)
+    task_probe = (
+        Probe(f"node tasks ({node})", f"/nodes/{node}/tasks", {"typefilter": "vzdump", "limit": 1})
+        if node
+        else None
+    )
+    if task_probe is None:
+        results.append(
+            ProbeResult(Probe("node tasks", "/nodes/{node}/tasks"), False, error="no online node")
+        )
+    else:
+        results.append(await run_probe(client, task_probe))
+    return results
+
+
+def _first_online_node(results: list[ProbeResult]) -> str | None:
+    nodes_result = next((r for r in results if r.ok and r.probe.path == "/nodes"), None)
+    data = nodes_result.data if nodes_result else None
+    nodes = [n for n in data if isinstance(n, dict)] if isinstance(data, list) else []
+    online = sorted(str(n.get("node")) for n in nodes if n.get("status") == "online")
+    return online[0] if online else None

@@ -1,0 +1,193 @@
+"""The normalized domain model: what collectors produce and analysis consumes.
+
+Collectors turn the API's loosely typed JSON into these frozen objects, so nothing past
+`collect/` ever looks at a raw dict, and analysis stays pure and testable without HTTP.
+`None` always means "not specified / not known", never a default silently filled in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+GuestType = Literal["qemu", "lxc"]
+JSONScalar = str | int | float | bool | None
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"critical": 0, "warning": 1, "info": 2}[self.value]
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """A problem found while collecting or analysing. Details must be non-sensitive."""
+
+    severity: Severity
+    component: str
+    code: str
+    message: str
+    details: dict[str, JSONScalar] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    version: str | None
+    release: str | None
+    repoid: str | None
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    status: str  # online | offline | unknown
+    ssl_fingerprint: str | None = None
+    subscription_level: str | None = None
+    timezone: str | None = None
+
+    @property
+    def online(self) -> bool:
+        return self.status == "online"
+
+
+@dataclass(frozen=True)
+class Storage:
+    """A storage.cfg entry. For type `pbs` the PBS connection fields are filled."""
+
+    storage_id: str
+    type: str
+    active: bool  # a missing `disable` means active
+    content: tuple[str, ...] = ()
+    nodes: tuple[str, ...] | None = None  # None: available on every node
+    shared: bool | None = None
+    server: str | None = None
+    port: int | None = None
+    datastore: str | None = None
+    namespace: str | None = None
+    username: str | None = None
+    fingerprint: str | None = None
+    encryption_key: str | None = None  # key fingerprint or "1"; None = unencrypted / unknown
+    retention: dict[str, str] = field(default_factory=dict)
+    path: str | None = None
+
+    @property
+    def is_pbs(self) -> bool:
+        return self.type == "pbs"
+
+    @property
+    def encrypted(self) -> bool:
+        return bool(self.encryption_key)
+
+
+@dataclass(frozen=True)
+class Disk:
+    """A guest volume and whether vzdump includes it."""
+
+    key: str  # scsi0, rootfs, mp0...
+    volume: str
+    included: bool
+    reason: str  # backup=no, mount point without backup=1, ...
+
+
+@dataclass(frozen=True)
+class Guest:
+    vmid: int
+    type: GuestType
+    node: str
+    name: str | None = None
+    status: str | None = None
+    template: bool = False
+    pool: str | None = None
+    tags: tuple[str, ...] = ()
+    lock: str | None = None
+    hastate: str | None = None
+    notes: str | None = None  # `description` of the config; None = not specified / unavailable
+    config_collected: bool = False
+    disks: tuple[Disk, ...] = ()
+
+    @property
+    def excluded_disks(self) -> tuple[Disk, ...]:
+        return tuple(d for d in self.disks if not d.included)
+
+
+@dataclass(frozen=True)
+class Pool:
+    poolid: str
+    comment: str | None = None
+
+
+PoolState = Literal["ok", "missing", "unknown"]
+
+
+@dataclass(frozen=True)
+class PoolMembership:
+    """Direct guest members of a pool referenced by a job, or why they are not known."""
+
+    poolid: str
+    state: PoolState
+    members: tuple[int, ...] = ()
+    error: str | None = None
+
+
+SelectionMode = Literal["pool", "vmid", "all", "none"]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """How a job picks guests, already split and typed (see pve-api.md §2)."""
+
+    mode: SelectionMode
+    vmids: tuple[int, ...] = ()
+    exclude: tuple[int, ...] = ()
+    pool: str | None = None
+    invalid: tuple[str, ...] = ()  # list tokens that are not VMIDs ("strange VM ID")
+
+
+@dataclass(frozen=True)
+class BackupJob:
+    job_id: str
+    enabled: bool
+    legacy: bool
+    selection: Selection
+    schedule: str | None = None
+    storage: str | None = None
+    mode: str = "snapshot"
+    node: str | None = None
+    comment: str | None = None
+    notes_template: str | None = None
+    next_run: datetime | None = None
+    retention: dict[str, str] = field(default_factory=dict)
+    repeat_missed: bool = False
+    protected: bool = False
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """Everything collected from a PVE cluster for one run."""
+
+    api_url: str
+    cluster_name: str | None
+    version: VersionInfo | None
+    nodes: tuple[Node, ...]
+    storages: tuple[Storage, ...]
+    guests: tuple[Guest, ...]
+    pools: tuple[Pool, ...] | None  # None: the pool list could not be read
+    pool_memberships: dict[str, PoolMembership]
+    jobs: tuple[BackupJob, ...] | None  # None: the job list could not be read
+    anomalies: tuple[Anomaly, ...]
+    not_backed_up: tuple[int, ...] | None = None  # PVE's own list; None = not readable
+
+    def storage(self, storage_id: str | None) -> Storage | None:
+        if storage_id is None:
+            return None
+        return next((s for s in self.storages if s.storage_id == storage_id), None)
+
+    def guest(self, vmid: int) -> Guest | None:
+        return next((g for g in self.guests if g.vmid == vmid), None)
