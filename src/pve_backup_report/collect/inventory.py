@@ -7,7 +7,7 @@ import asyncio
 from ..model import Inventory
 from .base import Collector, Getter
 from .guests import collect_guests, enrich_with_configs
-from .jobs import collect_jobs
+from .jobs import collect_jobs, collect_not_backed_up
 from .nodes import collect_cluster_name, collect_nodes, collect_version
 from .pools import collect_memberships, collect_pool_list
 from .storages import collect_storages
@@ -25,6 +25,7 @@ async def collect_inventory(
         guests_task = group.create_task(collect_guests(col))
         pools_task = group.create_task(collect_pool_list(col))
         jobs_task = group.create_task(collect_jobs(col, jobs_endpoint))
+        nbu_task = group.create_task(collect_not_backed_up(col))
     nodes, guests, pools, jobs = (
         nodes_task.result(),
         guests_task.result(),
@@ -47,4 +48,5 @@ async def collect_inventory(
         pool_memberships=memberships,
         jobs=jobs,
         anomalies=tuple(col.anomalies),
+        not_backed_up=nbu_task.result(),
     )

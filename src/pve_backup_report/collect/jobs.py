@@ -88,3 +88,19 @@ async def collect_jobs(col: Collector, endpoint: str) -> tuple[BackupJob, ...] |
             )
         jobs.append(job)
     return tuple(jobs)
+
+
+async def collect_not_backed_up(col: Collector) -> tuple[int, ...] | None:
+    """Proxmox's own list of guests in no job, for the cross-check (None: not readable)."""
+    path = "/cluster/backup-info/not-backed-up"
+    response = await col.fetch(
+        path,
+        component="coverage",
+        code="pve_not_backed_up_unavailable",
+        what="Proxmox's not-backed-up list is unavailable, no cross-check",
+        severity=Severity.INFO,
+    )
+    if response is None:
+        return None
+    ids = {as_int(item.get("vmid")) for item in col.expect_list(response, "coverage", path)}
+    return tuple(sorted(i for i in ids if i is not None))

@@ -1,0 +1,810 @@
+"""Turn a vzdump task log into per-guest evidence, without I/O and without ever raising.
+
+Why: a PVE backup job runs as ONE task per node covering many guests, and its index status only
+says ``OK``, ``WARNINGS: n`` or ``job errors``. Which guest failed, when each guest was backed up,
+to which archive, and why it failed is written only in the task log. This module reads that log
+(the lines of ``GET /nodes/{node}/tasks/{upid}/log``, without the ``{"n","t"}`` wrapper) and
+returns a frozen, typed `TaskLogResult`. Logs are remote data: unknown, cut or garbled lines are
+tolerated and reported in ``notes``; the parser never raises.
+
+Times. Task-log lines carry no timestamps; ``Backup started at``, ``Backup finished at`` and
+``Failed at`` are in the node's LOCAL time, ``%Y-%m-%d %H:%M:%S``. They are converted as follows
+(the rule used is reported in ``TaskLogResult.time_source``):
+
+1. ``"node_tz"``: a time zone was given. Each local time is localised with it; in the ambiguous
+   hour of a DST change the fold closest to a hint is chosen (the UTC time in the PBS archive
+   name for a start; the start plus the duration for an end), else the first fold.
+2. ``"archive_offset"``: no time zone, but one guest has both a local start time and a PBS
+   archive name (``vm/100/2024-04-30T23:00:02Z``, written in UTC from the same clock reading).
+   Their difference, rounded to 15 minutes (and accepted only if within 60 s of that), is the
+   node's UTC offset and is applied to every local time of this log. A DST change during the
+   job is not seen.
+3. ``"upid_offset"``: no time zone and no PBS archive. The offset is estimated from the UPID
+   start time and the first ``Backup started at`` line, rounded to 15 minutes, and accepted only
+   when no global-lock wait was logged and the first guest then started 0-300 s (5 s clock slack)
+   after the task. A setup longer than 15 minutes would fool this rule.
+4. ``"archive_only"`` / ``"none"``: nothing above applies. A guest's ``started_at`` is the UTC
+   time of its PBS archive name if it has one, else None; ``ended_at`` is then start + duration.
+   The caller still has ``upid.started_at`` for the task as a whole.
+
+``duration_s`` comes from ``Finished Backup of VM <id> (HH:MM:SS)``; without it, end - start.
+
+``transferred_bytes`` takes, per guest, the first available of: the qemu line ``transferred <size>
+in <n> seconds`` (data read for the backup: the dirty part when incremental); the sum of the
+backup client's ``<archive>: had to backup|upload <size> of <size>`` lines (new data before
+compression); the sum of older clients' ``<archive>: Upload size: <size>`` lines; tar's
+``Total bytes written: <n>`` (container to a file storage). Sizes with binary units (KiB, MiB ...)
+count in powers of 1024, decimal ones (KB, MB ...) in powers of 1000, rounded half-up to bytes.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from types import MappingProxyType
+from typing import Literal
+
+from pve_backup_report.analysis.upid import Upid
+
+__all__ = [
+    "GuestAttempt",
+    "GuestResult",
+    "GuestType",
+    "JobHeader",
+    "JobOutcome",
+    "TaskLogResult",
+    "TaskStatusClass",
+    "TimeSource",
+    "fallback_from_upid",
+    "map_task_status",
+    "parse_task_log",
+]
+
+GuestType = Literal["qemu", "lxc"]
+GuestResult = Literal["success", "warning", "failure", "undetermined"]
+JobOutcome = Literal["finished_ok", "finished_errors", "failed"]
+TaskStatusClass = Literal["success", "warning", "failure", "running", "job_errors"]
+TimeSource = Literal["node_tz", "archive_offset", "upid_offset", "archive_only", "none"]
+
+_MAX_NOTES = 50
+_MAX_TEXT = 300  # longest remark excerpt kept from a line
+
+
+@dataclass(frozen=True)
+class JobHeader:
+    """The ``starting new backup job: vzdump ...`` line, decoded.
+
+    ``vmids`` are the positional ids (explicit vmid list); ``options`` maps each ``--opt value``
+    pair (option order in the log is random) to its unquoted value.
+    """
+
+    command_line: str
+    vmids: tuple[int, ...]
+    options: Mapping[str, str] = field(hash=False)
+    storage: str | None
+    mode: str | None
+    all: bool
+    exclude: tuple[int, ...]
+    pool: str | None
+    node: str | None
+
+
+@dataclass(frozen=True)
+class GuestAttempt:
+    """One guest's backup attempt inside a vzdump task. Times are aware UTC datetimes."""
+
+    vmid: int
+    guest_type: GuestType | None = None
+    result: GuestResult = "undetermined"
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_s: int | None = None
+    archive: str | None = None
+    archive_time: datetime | None = None
+    error: str | None = None
+    transferred_bytes: int | None = None
+    warnings: tuple[str, ...] = ()
+    mode: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskLogResult:
+    """Everything the log says about the job and each guest it touched."""
+
+    header: JobHeader | None
+    skipped_external: tuple[int, ...]
+    guests: tuple[GuestAttempt, ...]
+    job_outcome: JobOutcome | None
+    job_error: str | None
+    task_status_line: str | None
+    truncated: bool
+    undetermined_after_cut: tuple[int, ...]
+    notes: tuple[str, ...]
+    job_warnings: tuple[str, ...] = ()
+    time_source: TimeSource = "none"
+
+
+# --------------------------------------------------------------------------- line patterns
+
+_A = re.ASCII
+_VMID = r"[0-9]{1,15}"
+_SIZE = r"([0-9]{1,15}(?:\.[0-9]{1,9})?)\s?([kKMGTPE]?i?B|[kKMGTPE])"
+
+_LEVEL_RE = re.compile(r"(INFO|WARN|ERROR):\s?(.*)", _A | re.DOTALL)
+_TASK_RE = re.compile(r"TASK (OK|WARNINGS: ?[0-9]{1,15}|ERROR: ?(.*))", _A | re.DOTALL)
+_HEADER_RE = re.compile(r"starting new backup job: (.*)", _A | re.DOTALL)
+_SKIP_RE = re.compile(r"skip external VMs: (.*)", _A)
+_START_RE = re.compile(rf"Starting Backup of VM ({_VMID})(?: \(([^)]*)\))?", _A)
+_LOCAL_TIME = r"([0-9]{4})-([0-9]{2})-([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})"
+_STARTED_AT_RE = re.compile(rf"Backup started at {_LOCAL_TIME}", _A)
+_FINISHED_AT_RE = re.compile(rf"Backup finished at {_LOCAL_TIME}", _A)
+_FAILED_AT_RE = re.compile(rf"Failed at {_LOCAL_TIME}", _A)
+_FINISHED_RE = re.compile(
+    rf"Finished Backup of VM ({_VMID}) \(([0-9]{{1,9}}):([0-9]{{2}}):([0-9]{{2}})\)", _A
+)
+_FAILED_RE = re.compile(rf"Backup of VM ({_VMID}) failed - (.*)", _A | re.DOTALL)
+_JOB_OK_RE = re.compile(r"Backup job finished successfully", _A)
+_JOB_ERRORS_RE = re.compile(r"Backup job finished with errors", _A)
+_JOB_FAILED_RE = re.compile(r"Backup job failed - (.*)", _A | re.DOTALL)
+_MODE_RE = re.compile(r"backup mode: (\S+)", _A)
+_MODE_FALLBACK_RE = re.compile(r"trying '([^']+)' mode instead", _A)
+_NAME_RE = re.compile(r"(?:VM|CT) Name: (.*)", _A | re.DOTALL)
+_PBS_ARCHIVE_RE = re.compile(r"creating Proxmox Backup Server archive '([^']*)'", _A)
+_FILE_ARCHIVE_RE = re.compile(r"creating (?:vzdump )?archive '([^']*)'", _A)
+_PBS_NAME_TIME_RE = re.compile(
+    r"(?:^|/)(?:vm|ct|host)/[^/]+/([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z$",
+    _A,
+)
+_FILE_NAME_TIME_RE = re.compile(
+    r"vzdump-(?:qemu|lxc|openvz)-[0-9]+-([0-9]{4})_([0-9]{2})_([0-9]{2})-([0-9]{2})_([0-9]{2})_([0-9]{2})",
+    _A,
+)
+_QEMU_TRANSFERRED_RE = re.compile(rf"transferred {_SIZE} in [0-9]+ seconds", _A)
+_CLIENT_HAD_TO_RE = re.compile(rf"\S+: had to (?:backup|upload) {_SIZE} of ", _A)
+_CLIENT_UPLOAD_SIZE_RE = re.compile(rf"\S+: Upload size: {_SIZE}", _A)
+_TAR_TOTAL_RE = re.compile(r"Total bytes written: ([0-9]{1,20})", _A)
+_LOCK_WAIT_RE = re.compile(r"trying to get global lock", _A)
+_KNOWN_JOB_LEVEL_RE = re.compile(r"got global lock|notified via target|sending notification", _A)
+
+_UNITS: dict[str, int] = {
+    "B": 1,
+    "KIB": 1024,
+    "MIB": 1024**2,
+    "GIB": 1024**3,
+    "TIB": 1024**4,
+    "PIB": 1024**5,
+    "EIB": 1024**6,
+    "KB": 1000,
+    "MB": 1000**2,
+    "GB": 1000**3,
+    "TB": 1000**4,
+    "PB": 1000**5,
+    "EB": 1000**6,
+    "K": 1024,
+    "M": 1024**2,
+    "G": 1024**3,
+    "T": 1024**4,
+    "P": 1024**5,
+    "E": 1024**6,
+}
+
+_TRUE = frozenset({"1", "yes", "on", "true"})
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+class _Notes:
+    """Bounded list of parser remarks (a hostile log must not make it grow without limit)."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+        self.dropped = 0
+
+    def add(self, text: str) -> None:
+        if len(self.items) < _MAX_NOTES:
+            self.items.append(text)
+        else:
+            self.dropped += 1
+
+    def freeze(self) -> tuple[str, ...]:
+        if self.dropped:
+            return (*self.items, f"{self.dropped} more remark(s) omitted")
+        return tuple(self.items)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 3] + "..."
+
+
+def _size_to_bytes(number: str, unit: str) -> int | None:
+    mult = _UNITS.get(unit.upper())
+    if mult is None:
+        return None
+    try:
+        value = Decimal(number) * mult
+    except InvalidOperation:
+        return None
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _naive(m: re.Match[str]) -> datetime | None:
+    try:
+        y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
+        return datetime(y, mo, d, h, mi, s)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _split_ids(text: str) -> tuple[int, ...]:
+    """Integers from a ``1, 2;3 4`` style list; non-numeric items are skipped."""
+    out: list[int] = []
+    for part in re.split(r"[\s,;]+", text):
+        if part.isascii() and part.isdigit() and len(part) <= 15 and int(part) not in out:
+            out.append(int(part))
+    return tuple(out)
+
+
+def _parse_header(cmdline: str, notes: _Notes) -> JobHeader:
+    try:
+        tokens = shlex.split(cmdline)
+    except ValueError:
+        notes.add("job header: unbalanced quoting, split on spaces instead")
+        tokens = cmdline.split()
+    if tokens and tokens[0] == "vzdump":
+        tokens = tokens[1:]
+    vmids: list[int] = []
+    options: dict[str, str] = {}
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok.startswith("--") and len(tok) > 2:
+            name, eq, inline = tok[2:].partition("=")
+            if eq:
+                options[name] = inline
+                i += 1
+            elif i + 1 < len(tokens):
+                # PVE always prints "--opt value" pairs, so the next token is the value even if
+                # it happens to start with "--".
+                options[name] = tokens[i + 1]
+                i += 2
+            else:
+                notes.add(f"job header: option --{_clip(name)} has no value")
+                options[name] = ""
+                i += 1
+        elif tok.isascii() and tok.isdigit() and len(tok) <= 15:
+            if int(tok) not in vmids:
+                vmids.append(int(tok))
+            i += 1
+        else:
+            notes.add(f"job header: unexpected word {_clip(tok)!r}")
+            i += 1
+    if "vmid" in options:
+        for v in _split_ids(options["vmid"]):
+            if v not in vmids:
+                vmids.append(v)
+    return JobHeader(
+        command_line=cmdline,
+        vmids=tuple(vmids),
+        options=MappingProxyType(options),
+        storage=options.get("storage"),
+        mode=options.get("mode"),
+        all=options.get("all", "").strip().lower() in _TRUE,
+        exclude=_split_ids(options.get("exclude", "")),
+        pool=options.get("pool"),
+        node=options.get("node"),
+    )
+
+
+@dataclass
+class _Block:
+    """Mutable per-guest state while scanning; frozen into a GuestAttempt at the end."""
+
+    vmid: int
+    guest_type: GuestType | None = None
+    started_local: datetime | None = None
+    ended_local: datetime | None = None
+    duration_s: int | None = None
+    finished: bool = False
+    failed: bool = False
+    error: str | None = None
+    archive: str | None = None
+    archive_time: datetime | None = None  # UTC, PBS names only
+    archive_local: datetime | None = None  # local, vzdump file names only
+    warnings: list[str] = field(default_factory=list)
+    error_lines: list[str] = field(default_factory=list)
+    mode: str | None = None
+    name: str | None = None
+    qemu_transferred: int | None = None
+    client_had_to: int | None = None
+    client_upload_size: int | None = None
+    tar_total: int | None = None
+
+    @property
+    def terminated(self) -> bool:
+        return self.finished or self.failed
+
+    def transferred(self) -> int | None:
+        for value in (self.qemu_transferred, self.client_had_to, self.client_upload_size):
+            if value is not None:
+                return value
+        return self.tar_total
+
+
+def _add(current: int | None, value: int | None) -> int | None:
+    if value is None:
+        return current
+    return value if current is None else current + value
+
+
+def _guest_line(block: _Block, level: str, msg: str, notes: _Notes) -> None:
+    """Lines inside a guest block that are neither start nor end markers."""
+    text = msg.strip()
+    if level == "WARN":
+        block.warnings.append(text)
+        return
+    if level == "ERROR":
+        block.error_lines.append(text)
+        return
+    if (m := _STARTED_AT_RE.fullmatch(text)) is not None:
+        block.started_local = _naive(m)
+        if block.started_local is None:
+            notes.add(f"VM {block.vmid}: invalid start time {_clip(text)!r}")
+    elif (m := _MODE_RE.fullmatch(text) or _MODE_FALLBACK_RE.fullmatch(text)) is not None:
+        block.mode = m[1]  # "trying 'suspend' mode instead" overrides the announced mode
+    elif block.name is None and (m := _NAME_RE.fullmatch(text)) is not None:
+        block.name = m[1]
+    elif (m := _PBS_ARCHIVE_RE.fullmatch(text)) is not None:
+        block.archive = m[1]
+        if (t := _PBS_NAME_TIME_RE.search(m[1])) is not None and (n := _naive(t)) is not None:
+            block.archive_time = n.replace(tzinfo=UTC)
+    elif (m := _FILE_ARCHIVE_RE.fullmatch(text)) is not None:
+        block.archive = m[1].rsplit("/", 1)[-1]
+        if (t := _FILE_NAME_TIME_RE.search(block.archive)) is not None:
+            block.archive_local = _naive(t)
+    elif (m := _QEMU_TRANSFERRED_RE.match(text)) is not None:
+        block.qemu_transferred = _size_to_bytes(m[1], m[2])
+    elif (m := _CLIENT_HAD_TO_RE.match(text)) is not None:
+        block.client_had_to = _add(block.client_had_to, _size_to_bytes(m[1], m[2]))
+    elif (m := _CLIENT_UPLOAD_SIZE_RE.match(text)) is not None:
+        block.client_upload_size = _add(block.client_upload_size, _size_to_bytes(m[1], m[2]))
+    elif (m := _TAR_TOTAL_RE.match(text)) is not None:
+        block.tar_total = int(m[1])
+    # any other INFO line is plugin chatter: ignored on purpose
+
+
+# --------------------------------------------------------------------------- time conversion
+
+_Localize = Callable[[datetime, datetime | None], datetime | None]
+
+
+def _round_offset(delta: timedelta) -> tuple[int, float]:
+    """(offset rounded to 15 min in seconds, residual seconds)."""
+    secs = delta.total_seconds()
+    rounded = round(secs / 900) * 900
+    return rounded, secs - rounded
+
+
+def _tz_localizer(tz: tzinfo) -> _Localize:
+    def conv(naive: datetime, hint: datetime | None) -> datetime | None:
+        try:
+            first = naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
+            second = naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
+        except (ValueError, OverflowError):
+            return None
+        if first == second or hint is None:
+            return first
+        return min((first, second), key=lambda c: abs(c - hint))
+
+    return conv
+
+
+def _offset_localizer(offset_s: int) -> _Localize:
+    def conv(naive: datetime, hint: datetime | None) -> datetime | None:
+        try:
+            return (naive - timedelta(seconds=offset_s)).replace(tzinfo=UTC)
+        except (ValueError, OverflowError):
+            return None
+
+    return conv
+
+
+def _choose_localizer(
+    blocks: Sequence[_Block], tz: tzinfo | None, upid: Upid | None, lock_wait: bool
+) -> tuple[_Localize | None, TimeSource]:
+    if tz is not None:
+        return _tz_localizer(tz), "node_tz"
+    for b in blocks:
+        if b.started_local is not None and b.archive_time is not None:
+            offset, residual = _round_offset(b.started_local - b.archive_time.replace(tzinfo=None))
+            if abs(residual) <= 60 and abs(offset) <= 14 * 3600:
+                return _offset_localizer(offset), "archive_offset"
+    if upid is not None and not lock_wait:
+        first = next((b.started_local for b in blocks if b.started_local is not None), None)
+        if first is not None:
+            try:
+                task_start = upid.started_at.replace(tzinfo=None)
+            except (ValueError, OverflowError):
+                task_start = None
+            if task_start is not None:
+                offset, residual = _round_offset(first - task_start)
+                if -5 <= residual <= 300 and abs(offset) <= 14 * 3600:
+                    return _offset_localizer(offset), "upid_offset"
+    if any(b.archive_time is not None for b in blocks):
+        return None, "archive_only"
+    return None, "none"
+
+
+def _safe_add(start: datetime | None, seconds: int | None) -> datetime | None:
+    if start is None or seconds is None:
+        return None
+    try:
+        return start + timedelta(seconds=seconds)
+    except (OverflowError, ValueError):
+        return None
+
+
+# --------------------------------------------------------------------------- result building
+
+
+def _freeze_block(
+    b: _Block,
+    conv: _Localize | None,
+    job_outcome: JobOutcome | None,
+    job_error: str | None,
+    status_failure: str | None,
+    truncated: bool,
+    notes: _Notes,
+) -> GuestAttempt:
+    if conv is not None:
+        started = conv(b.started_local, b.archive_time) if b.started_local is not None else None
+    else:
+        started = b.archive_time
+    ended: datetime | None = None
+    if b.ended_local is not None and conv is not None:
+        ended = conv(b.ended_local, _safe_add(started, b.duration_s) or started)
+    duration = b.duration_s
+    if duration is None and started is not None and ended is not None and ended >= started:
+        duration = int((ended - started).total_seconds())
+    if ended is None:
+        ended = _safe_add(started, b.duration_s)
+    archive_time = b.archive_time
+    if archive_time is None and b.archive_local is not None and conv is not None:
+        archive_time = conv(b.archive_local, started)
+
+    warnings = list(b.warnings)
+    error = b.error
+    result: GuestResult
+    if b.failed:
+        result = "failure"
+    elif b.finished:
+        if b.error_lines:
+            notes.add(f"VM {b.vmid}: ERROR line(s) in a finished backup, counted as warnings")
+            warnings.extend(f"ERROR: {e}" for e in b.error_lines)
+        result = "warning" if warnings else "success"
+    elif job_outcome == "failed" or status_failure is not None:
+        result = "failure"
+        error = job_error or status_failure or (b.error_lines[-1] if b.error_lines else None)
+    else:
+        result = "undetermined"
+        if not truncated:
+            notes.add(f"VM {b.vmid}: started but neither finished nor failed in the log")
+    return GuestAttempt(
+        vmid=b.vmid,
+        guest_type=b.guest_type,
+        result=result,
+        started_at=started,
+        ended_at=ended,
+        duration_s=duration,
+        archive=b.archive,
+        archive_time=archive_time,
+        error=error,
+        transferred_bytes=b.transferred(),
+        warnings=tuple(warnings),
+        mode=b.mode,
+        name=b.name,
+    )
+
+
+def _iter_lines(lines: Iterable[str] | str) -> Iterable[str]:
+    """Each input item may itself hold newlines; CR, LF and a leading BOM are dropped."""
+    source = [lines] if isinstance(lines, str) else lines
+    first = True
+    for item in source:
+        text = item if isinstance(item, str) else str(item)
+        for part in text.split("\n"):
+            part = part.rstrip("\r")
+            if first:
+                part = part.removeprefix("\ufeff")
+                first = False
+            yield part
+
+
+def parse_task_log(
+    lines: Iterable[str] | str,
+    upid: Upid | None,
+    tz: tzinfo | None,
+    truncated: bool = False,
+    *,
+    task_status: str | None = None,
+) -> TaskLogResult:
+    """Parse a vzdump task log. Never raises; oddities go to ``notes``.
+
+    ``truncated`` says the caller did not get the whole log (cut at the end). ``task_status`` is
+    optional: the index status (``OK``, ``job errors``, ``unexpected status`` ...); when the log
+    has no ``TASK`` line it decides the fate of guests left open (failure if it is a failure).
+    """
+    try:
+        return _parse(lines, upid, tz, truncated, task_status)
+    except Exception as exc:  # defensive: remote data must never crash the report
+        return TaskLogResult(
+            header=None,
+            skipped_external=(),
+            guests=(),
+            job_outcome=None,
+            job_error=None,
+            task_status_line=None,
+            truncated=truncated,
+            undetermined_after_cut=(),
+            notes=(f"internal parser error: {type(exc).__name__}: {_clip(str(exc))}",),
+        )
+
+
+def _parse(
+    lines: Iterable[str] | str,
+    upid: Upid | None,
+    tz: tzinfo | None,
+    truncated: bool,
+    task_status: str | None,
+) -> TaskLogResult:
+    notes = _Notes()
+    header: JobHeader | None = None
+    skipped: list[int] = []
+    blocks: list[_Block] = []
+    current: _Block | None = None  # block that receives lines
+    job_outcome: JobOutcome | None = None
+    job_error: str | None = None
+    task_line: str | None = None
+    job_warnings: list[str] = []
+    lock_wait = False
+    seen_any = False
+
+    for lineno, raw in enumerate(_iter_lines(lines), start=1):
+        if not raw.strip():
+            continue
+        if task_line is not None:
+            notes.add(f"line {lineno}: text after the TASK line: {_clip(raw)!r}")
+            continue
+        seen_any = True
+        if (t := _TASK_RE.fullmatch(raw)) is not None:
+            task_line = t[1]
+            if t[2] is not None and job_outcome is None:
+                if t[2].strip() == "job errors":
+                    job_outcome = "finished_errors"
+                else:
+                    job_outcome = "failed"
+                    job_error = t[2].strip()
+            elif t[2] is None and job_outcome is None and (header is not None or blocks):
+                job_outcome = "finished_ok"
+            current = None
+            continue
+        lm = _LEVEL_RE.fullmatch(raw.strip())
+        if lm is None:
+            if lineno == 1 and raw.strip() == "no content":
+                notes.add("empty task log ('no content')")
+            elif lineno == 1 and raw.startswith("unable to open file"):
+                notes.add(f"task log unavailable: {_clip(raw)}")
+            else:
+                notes.add(f"line {lineno}: unrecognised line: {_clip(raw)!r}")
+            continue
+        level, msg = lm[1], lm[2]
+        text = msg.strip()
+
+        if level == "INFO" and (m := _HEADER_RE.fullmatch(text)) is not None:
+            if header is not None:
+                notes.add(f"line {lineno}: second job header ignored")
+            else:
+                header = _parse_header(m[1], notes)
+            current = None
+            continue
+        if level == "INFO" and (m := _SKIP_RE.fullmatch(text)) is not None:
+            for v in _split_ids(m[1]):
+                if v not in skipped:
+                    skipped.append(v)
+            continue
+        if level == "INFO" and (m := _START_RE.fullmatch(text)) is not None:
+            if current is not None and not current.terminated:
+                notes.add(f"VM {current.vmid}: block ended by the next guest without a result")
+            gtype = m[2]
+            block = _Block(vmid=int(m[1]))
+            if gtype == "qemu":
+                block.guest_type = "qemu"
+            elif gtype == "lxc":
+                block.guest_type = "lxc"
+            elif gtype is not None:
+                notes.add(f"VM {block.vmid}: unknown guest type {_clip(gtype)!r}")
+            blocks.append(block)
+            current = block
+            continue
+        if level == "ERROR" and (m := _FAILED_RE.fullmatch(text)) is not None:
+            vmid = int(m[1])
+            if current is None or current.vmid != vmid:
+                if current is not None and not current.terminated:
+                    notes.add(f"VM {current.vmid}: block ended by a failure of VM {vmid}")
+                current = _Block(vmid=vmid)
+                blocks.append(current)
+            elif current.finished:
+                notes.add(f"VM {vmid}: failure reported after its Finished line")
+            current.failed = True
+            current.error = m[2].strip()
+            continue
+        if level == "INFO" and (m := _FINISHED_RE.fullmatch(text)) is not None:
+            vmid = int(m[1])
+            if current is None or current.vmid != vmid:
+                notes.add(f"line {lineno}: Finished line for VM {vmid} outside its block")
+                current = _Block(vmid=vmid)
+                blocks.append(current)
+            current.finished = True
+            current.duration_s = int(m[2]) * 3600 + int(m[3]) * 60 + int(m[4])
+            continue
+        if level == "INFO" and (
+            (m := _FINISHED_AT_RE.fullmatch(text)) or (m := _FAILED_AT_RE.fullmatch(text))
+        ):
+            if current is None:
+                notes.add(f"line {lineno}: end time outside a guest block")
+            else:
+                current.ended_local = _naive(m)
+                if current.ended_local is None:
+                    notes.add(f"VM {current.vmid}: invalid end time {_clip(text)!r}")
+                current = None
+            continue
+        if level == "INFO" and _JOB_OK_RE.fullmatch(text):
+            job_outcome = "finished_ok"
+            current = None
+            continue
+        if level == "INFO" and _JOB_ERRORS_RE.fullmatch(text):
+            job_outcome = "finished_errors"
+            current = None
+            continue
+        if level == "ERROR" and (m := _JOB_FAILED_RE.fullmatch(text)) is not None:
+            job_outcome = "failed"
+            job_error = m[1].strip()
+            current = None
+            continue
+        if current is not None:
+            _guest_line(current, level, msg, notes)
+            continue
+        # job-level line outside any guest block
+        if level == "WARN":
+            job_warnings.append(text)
+        elif _LOCK_WAIT_RE.match(text):
+            lock_wait = True
+        elif level == "INFO" and _KNOWN_JOB_LEVEL_RE.match(text):
+            pass
+        else:
+            notes.add(
+                f"line {lineno}: unexpected {level} line outside a guest block: {_clip(text)!r}"
+            )
+
+    if not seen_any:
+        notes.add("task log has no lines")
+    ended = task_line is not None or job_outcome is not None
+    if task_line is None and not truncated and seen_any:
+        notes.add("no TASK line: task still running or log incomplete")
+
+    status_failure: str | None = None
+    if task_line is None and task_status is not None and map_task_status(task_status) == "failure":
+        status_failure = task_status.strip()
+        if job_outcome is None:
+            job_outcome = "failed"
+            job_error = status_failure
+
+    conv, source = _choose_localizer(blocks, tz, upid, lock_wait)
+    if source in ("archive_only", "none") and any(b.started_local for b in blocks):
+        notes.add(f"no time zone and no usable offset: local times not converted ({source})")
+    guests = tuple(
+        _freeze_block(b, conv, job_outcome, job_error, status_failure, truncated, notes)
+        for b in blocks
+    )
+
+    after_cut: tuple[int, ...] = ()
+    if truncated and ended:
+        notes.add("log marked truncated but its end is present")
+    elif truncated:
+        expected = set(header.vmids) if header is not None else set()
+        if upid is not None and upid.vmid is not None:
+            expected.add(upid.vmid)
+        seen = {b.vmid for b in blocks}
+        after_cut = tuple(sorted(expected - seen - set(skipped)))
+
+    if upid is not None:
+        if upid.type != "vzdump":
+            notes.add(f"UPID type is {upid.type!r}, not 'vzdump'")
+        if upid.vmid is not None and any(b.vmid != upid.vmid for b in blocks):
+            notes.add(f"UPID names VM {upid.vmid} but the log has other guests")
+
+    return TaskLogResult(
+        header=header,
+        skipped_external=tuple(skipped),
+        guests=guests,
+        job_outcome=job_outcome,
+        job_error=job_error,
+        task_status_line=task_line,
+        truncated=truncated,
+        undetermined_after_cut=after_cut,
+        notes=notes.freeze(),
+        job_warnings=tuple(job_warnings),
+        time_source=source,
+    )
+
+
+# --------------------------------------------------------------------------- task status
+
+
+def map_task_status(status: str | None) -> TaskStatusClass:
+    """Classify a task status (index ``status`` / ``exitstatus``, or a log ``TASK`` line).
+
+    ``OK`` -> success; ``WARNINGS: n`` -> warning (never a failure); ``job errors`` ->
+    job_errors (some guest failed: look per guest); None, ``RUNNING``/``running`` -> running;
+    anything else, including ``unexpected status`` and ``unknown``, -> failure. A leading
+    ``TASK `` and, for errors, ``ERROR: `` are accepted so log lines classify the same.
+    """
+    if status is None:
+        return "running"
+    text = status.strip().removeprefix("TASK ").strip()
+    if text in ("RUNNING", "running"):
+        return "running"
+    if text == "OK":
+        return "success"
+    if re.fullmatch(r"WARNINGS:\s*[0-9]+", text, _A):
+        return "warning"
+    text = text.removeprefix("ERROR:").strip()
+    if text == "job errors":
+        return "job_errors"
+    return "failure"
+
+
+def fallback_from_upid(upid: Upid, status: str | None, endtime: int | None) -> GuestAttempt | None:
+    """A GuestAttempt for a single-guest vzdump task whose log is unavailable.
+
+    Uses the UPID id as the vmid and the task status as the result (``job errors`` means the
+    one guest failed). Returns None when the UPID names no single guest.
+    """
+    vmid = upid.vmid
+    if upid.type != "vzdump" or vmid is None:
+        return None
+    cls = map_task_status(status)
+    result: GuestResult
+    error: str | None = None
+    if cls == "success":
+        result = "success"
+    elif cls == "warning":
+        result = "warning"
+    elif cls == "running":
+        result = "undetermined"
+    else:
+        result = "failure"
+        error = status.strip() if status else None
+    started = upid.started_at
+    ended: datetime | None = None
+    duration: int | None = None
+    if endtime is not None and cls != "running":
+        try:
+            ended = datetime.fromtimestamp(endtime, UTC)
+        except (ValueError, OverflowError, OSError):
+            ended = None
+        if ended is not None and endtime >= upid.starttime:
+            duration = endtime - upid.starttime
+    return GuestAttempt(
+        vmid=vmid,
+        result=result,
+        started_at=started,
+        ended_at=ended,
+        duration_s=duration,
+        error=error,
+    )
