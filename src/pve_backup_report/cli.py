@@ -16,14 +16,17 @@ from pathlib import Path
 from typing import IO
 
 from . import __version__
+from .analysis.coverage import CoverageResult, Verdict, compute_coverage
+from .analysis.crosscheck import cross_check
 from .api.client import ClientConfig, ReadOnlyClient, pve_authorization
 from .api.errors import ApiError
 from .collect.inventory import collect_inventory
 from .config import ConfigError, PveSettings, Settings, load_settings
 from .diagnostics.check_api import ProbeResult, check_api
+from .diagnostics.coverage_view import all_anomalies, coverage_json, render_coverage
 from .diagnostics.inventory_view import inventory_json, render_inventory
 from .exit_status import ExitStatus, from_anomalies
-from .model import Inventory
+from .model import Anomaly, Inventory
 
 log = logging.getLogger("pve_backup_report")
 SUBCOMMANDS = ("demo", "simulate")
@@ -45,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--check-api", action="store_true", help="test every API endpoint the tool needs"
     )
     mode.add_argument("--dump-inventory", action="store_true", help="print what was collected")
+    mode.add_argument(
+        "--dump-coverage", action="store_true", help="print each guest's backup coverage verdict"
+    )
     parser.add_argument("--json", action="store_true", help="JSON output for --dump-* modes")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr")
     parser.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
@@ -123,6 +129,38 @@ def inventory_status(inventory: Inventory) -> ExitStatus:
     return from_anomalies(inventory.anomalies)
 
 
+def coverage_status(
+    inventory: Inventory, coverage: CoverageResult, anomalies: list[Anomaly]
+) -> ExitStatus:
+    if inventory.jobs is None or any(a.code == "guests_unavailable" for a in anomalies):
+        return ExitStatus.UNKNOWN
+    status = from_anomalies(anomalies)
+    counts = coverage.counts()
+    if counts[Verdict.NOT_COVERED.value] or counts[Verdict.DISABLED_ONLY.value]:
+        return ExitStatus.CRITICAL
+    if status is ExitStatus.OK and (
+        counts[Verdict.INDETERMINATE.value]
+        or counts[Verdict.EXCLUDED.value]
+        or counts[Verdict.COVERED_NON_PBS.value]
+    ):
+        return ExitStatus.WARNING
+    return status
+
+
+def _dump_coverage(
+    args: argparse.Namespace, settings: Settings, inventory: Inventory, out: IO[str]
+) -> int:
+    coverage = compute_coverage(inventory, settings.opt_out_tag)
+    extra = cross_check(inventory.not_backed_up, coverage.guests)
+    anomalies = all_anomalies(inventory, coverage, extra)
+    if args.json:
+        data = coverage_json(inventory, coverage, anomalies)
+        out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    else:
+        render_coverage(inventory, coverage, anomalies, out)
+    return int(coverage_status(inventory, coverage, anomalies))
+
+
 def run(args: argparse.Namespace, settings: Settings, out: IO[str], err: IO[str]) -> int:
     """Run the selected mode with validated settings (shared by the CLI and `demo`)."""
     _warn_insecure(settings.pve, err)
@@ -130,6 +168,8 @@ def run(args: argparse.Namespace, settings: Settings, out: IO[str], err: IO[str]
         return int(print_check(asyncio.run(_check(settings)), out))
     inventory, requests = asyncio.run(_collect(settings))
     log.info("collected inventory with %d API requests", requests)
+    if args.dump_coverage:
+        return _dump_coverage(args, settings, inventory, out)
     if args.json:
         out.write(json.dumps(inventory_json(inventory), indent=2, ensure_ascii=False) + "\n")
     else:

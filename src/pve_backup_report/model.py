@@ -191,3 +191,51 @@ class Inventory:
 
     def guest(self, vmid: int) -> Guest | None:
         return next((g for g in self.guests if g.vmid == vmid), None)
+
+
+# --- Backup evidence (what actually happened), filled by the task-history collection --------
+
+BackupResult = Literal["success", "warning", "failure", "running", "undetermined"]
+FreshnessStatus = Literal["fresh", "stale", "no_success", "not_applicable"]
+
+
+@dataclass(frozen=True)
+class BackupAttempt:
+    """One guest's part of one vzdump task."""
+
+    result: BackupResult
+    started_at: datetime | None = None  # aware datetimes
+    ended_at: datetime | None = None
+    duration_s: int | None = None
+    storage: str | None = None
+    node: str | None = None
+    upid: str | None = None
+    error: str | None = None
+    size_bytes: int | None = None
+    archive: str | None = None  # PBS snapshot path (vm/100/2024-...Z) or dump file name
+
+    @property
+    def succeeded(self) -> bool:
+        return self.result in ("success", "warning")
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """Is the last success recent enough, and by which threshold (explained in words)."""
+
+    status: FreshnessStatus
+    max_age_hours: float | None
+    source: str  # "schedule", "global", "tag:<tag>", "pool:<pool>", "none"
+    explanation: str
+    age_hours: float | None = None
+
+
+@dataclass(frozen=True)
+class GuestEvidence:
+    vmid: int
+    latest_backup: BackupAttempt | None = None
+    last_success: BackupAttempt | None = None
+    attempts: int = 0
+    failures: int = 0
+    freshness: Freshness | None = None
+    next_run: datetime | None = None
