@@ -18,9 +18,18 @@ from pve_backup_report.simulator.server import SimulatorServer
 
 SENTINEL = "SENTINEL-5ecret-d1e2f3a4-never-print-me"
 ENV_VARS = (
-    "PVE_HOST", "PVE_API_TOKEN_ID", "PVE_API_TOKEN_SECRET", "PVE_VERIFY_TLS", "PVE_CA_BUNDLE",
-    "PVE_TLS_FINGERPRINT", "PVE_TIMEOUT", "PVE_MAX_CONCURRENCY", "PVE_BACKUP_JOBS_ENDPOINT",
-    "PVE_TASK_HISTORY_LIMIT", "PVE_TASK_LOG_LIMIT", "PVE_ALLOW_INSECURE_HTTP",
+    "PVE_HOST",
+    "PVE_API_TOKEN_ID",
+    "PVE_API_TOKEN_SECRET",
+    "PVE_VERIFY_TLS",
+    "PVE_CA_BUNDLE",
+    "PVE_TLS_FINGERPRINT",
+    "PVE_TIMEOUT",
+    "PVE_MAX_CONCURRENCY",
+    "PVE_BACKUP_JOBS_ENDPOINT",
+    "PVE_TASK_HISTORY_LIMIT",
+    "PVE_TASK_LOG_LIMIT",
+    "PVE_ALLOW_INSECURE_HTTP",
     "REPORT_OPT_OUT_TAG",
 )
 
@@ -77,8 +86,9 @@ def start_sim(
 
     def start(scenario: dict[str, Any]) -> Sim:
         scenario.setdefault("auth_failure_delay_s", 0)
-        server = SimulatorServer(load_scenario(scenario), port=0, certfile=cert_path,
-                                 keyfile=key_path)
+        server = SimulatorServer(
+            load_scenario(scenario), port=0, certfile=cert_path, keyfile=key_path
+        )
         server.start()
         servers.append(server)
         return Sim(server, ca_path, server.fingerprint)
@@ -88,9 +98,7 @@ def start_sim(
         server.stop()
 
 
-def run_cli(
-    args: list[str], env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> Result:
+def run_cli(args: list[str], env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Result:
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     for key, value in env.items():

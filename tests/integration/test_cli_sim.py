@@ -26,12 +26,18 @@ def test_check_api_all_ok(start_sim: Start, cli: Cli) -> None:
 
 
 def test_check_api_explains_missing_privilege(start_sim: Start, cli: Cli) -> None:
-    token = {"id": "report@pve!audit", "secret": "s-1",
-             "acl": [{"path": "/vms", "privs": ["VM.Audit"], "propagate": True}]}
+    token = {
+        "id": "report@pve!audit",
+        "secret": "s-1",
+        "acl": [{"path": "/vms", "privs": ["VM.Audit"], "propagate": True}],
+    }
     sim = start_sim(scenario(token=token))
     result = cli(["--check-api"], sim.env())
     assert result.code == 2
-    assert "FAILED  backup jobs (/cluster/backup): HTTP 403 Permission check failed (/, Sys.Audit)" in result.out
+    assert (
+        "FAILED  backup jobs (/cluster/backup): HTTP 403 Permission check failed (/, Sys.Audit)"
+        in result.out
+    )
     assert "missing privilege Sys.Audit on /" in result.out
     assert "privilege-separated token needs its own ACL" in result.out
     assert "OK      version (/version)" in result.out  # probes are independent
@@ -46,7 +52,11 @@ def test_dump_inventory_json(start_sim: Start, cli: Cli) -> None:
     assert [s["storage_id"] for s in data["pbs_storages"]] == ["pbs-main", "pbs-old"]
     main = data["pbs_storages"][0]
     assert (main["server"], main["datastore"], main["namespace"], main["port"]) == (
-        "pbs01.example.com", "store1", "prod", None)
+        "pbs01.example.com",
+        "store1",
+        "prod",
+        None,
+    )
     assert main["active"] is True and data["pbs_storages"][1]["active"] is False
     assert main["retention"] == {"keep-daily": "7", "keep-weekly": "4"}
     guests = {g["vmid"]: g for g in data["guests"]}
@@ -56,14 +66,23 @@ def test_dump_inventory_json(start_sim: Start, cli: Cli) -> None:
     assert guests[105]["notes"] is None and guests[105]["config_collected"] is False
     assert guests[9000]["template"] is True
     jobs = {j["job_id"]: j for j in data["jobs"]}
-    assert list(jobs)[0] == "a1b2c3d4e5:1"  # legacy jobs come first
+    assert next(iter(jobs)) == "a1b2c3d4e5:1"  # legacy jobs come first
     assert jobs["a1b2c3d4e5:1"]["legacy"] is True and jobs["a1b2c3d4e5:1"]["enabled"] is False
     assert jobs["backup-node2"]["selection"] == {
-        "mode": "vmid", "vmids": [100, 150], "exclude": [], "pool": None, "invalid": []}
+        "mode": "vmid",
+        "vmids": [100, 150],
+        "exclude": [],
+        "pool": None,
+        "invalid": [],
+    }
     assert jobs["backup-all01"]["next_run"] is not None
     assert data["pool_memberships"]["gone"]["state"] == "missing"
     assert data["pool_memberships"]["prod"] == {
-        "poolid": "prod", "state": "ok", "members": [100, 101], "error": None}
+        "poolid": "prod",
+        "state": "ok",
+        "members": [100, 101],
+        "error": None,
+    }
     codes = sorted(a["code"] for a in data["anomalies"])
     assert codes == ["guest_config_unavailable", "node_offline", "pve_not_backed_up_unavailable"]
 
@@ -71,8 +90,16 @@ def test_dump_inventory_json(start_sim: Start, cli: Cli) -> None:
 def test_dump_inventory_tables(start_sim: Start, cli: Cli) -> None:
     sim = start_sim(scenario())
     result = cli(["--dump-inventory"], sim.env())
-    for text in ("PBS storages", "pbs-main", "store1", "Backup jobs", "backup-all01",
-                 "a1b2c3d4e5:1 (legacy)", "not specified", "web01"):
+    for text in (
+        "PBS storages",
+        "pbs-main",
+        "store1",
+        "Backup jobs",
+        "backup-all01",
+        "a1b2c3d4e5:1 (legacy)",
+        "not specified",
+        "web01",
+    ):
         assert text in result.out
 
 
@@ -86,18 +113,31 @@ def test_dump_coverage_json_verdicts(start_sim: Start, cli: Cli) -> None:
     assert data["guests"][0]["vmid"] == 9000  # worst verdict first
     g100 = next(g for g in data["guests"] if g["vmid"] == 100)
     assert g100["coverage"]["jobs"] == ["backup-all01", "backup-pool01"]
-    assert "job backup-node2 is restricted to node pve2 but the guest runs on pve1" in (
-        g100["coverage"]["explanation"])
+    assert (
+        "job backup-node2 is restricted to node pve2 but the guest runs on pve1"
+        in (g100["coverage"]["explanation"])
+    )
     g102 = next(g for g in data["guests"] if g["vmid"] == 102)
     assert g102["coverage"]["explanation"][0] == (
-        "opted out with tag 'no-backup': Scratch VM, rebuilt from Ansible")
+        "opted out with tag 'no-backup': Scratch VM, rebuilt from Ansible"
+    )
     codes = sorted(a["code"] for a in data["anomalies"])
-    assert codes == sorted([
-        "job_pool_missing", "job_unknown_vmids", "job_node_without_guests", "job_disabled",
-        "job_disabled", "job_storage_disabled", "job_target_not_pbs", "guest_disks_excluded",
-        "guest_disks_excluded", "node_offline", "guest_config_unavailable",
-        "pve_not_backed_up_unavailable",
-    ])
+    assert codes == sorted(
+        [
+            "job_pool_missing",
+            "job_unknown_vmids",
+            "job_node_without_guests",
+            "job_disabled",
+            "job_disabled",
+            "job_storage_disabled",
+            "job_target_not_pbs",
+            "guest_disks_excluded",
+            "guest_disks_excluded",
+            "node_offline",
+            "guest_config_unavailable",
+            "pve_not_backed_up_unavailable",
+        ]
+    )
     assert data["summary"]["covered"] == 5
 
 

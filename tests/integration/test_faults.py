@@ -18,15 +18,27 @@ Start = Callable[[dict[str, Any]], Sim]
 @pytest.mark.parametrize(
     ("fault", "endpoint", "expected"),
     [
-        ({"route": "^/cluster/backup$", "kind": "http", "status": 500, "message": "boom"},
-         "/cluster/backup", {"error": "http_error", "status": 500, "reason": "boom"}),
-        ({"route": "^/cluster/resources$", "kind": "invalid_json"},
-         "/cluster/resources", {"error": "invalid_json"}),
+        (
+            {"route": "^/cluster/backup$", "kind": "http", "status": 500, "message": "boom"},
+            "/cluster/backup",
+            {"error": "http_error", "status": 500, "reason": "boom"},
+        ),
+        (
+            {"route": "^/cluster/resources$", "kind": "invalid_json"},
+            "/cluster/resources",
+            {"error": "invalid_json"},
+        ),
         ({"route": "^/storage$", "kind": "missing_data"}, "/storage", {"error": "missing_data"}),
-        ({"route": "^/nodes/pve1/qemu/100/config$", "kind": "timeout"},
-         "/nodes/pve1/qemu/100/config", {"error": "transport_error", "transport": "timeout"}),
-        ({"route": "^/pools$", "kind": "offline"},
-         "/pools", {"error": "node_unreachable", "status": 595}),
+        (
+            {"route": "^/nodes/pve1/qemu/100/config$", "kind": "timeout"},
+            "/nodes/pve1/qemu/100/config",
+            {"error": "transport_error", "transport": "timeout"},
+        ),
+        (
+            {"route": "^/pools$", "kind": "offline"},
+            "/pools",
+            {"error": "node_unreachable", "status": 595},
+        ),
     ],
 )
 def test_fault_becomes_anomaly(
@@ -47,8 +59,9 @@ def test_fault_becomes_anomaly(
 
 def test_transient_503_is_retried(start_sim: Start, cli: Cli) -> None:
     data = scenario()
-    data["faults"] = [{"route": "^/version$", "kind": "http", "status": 503,
-                       "message": "busy", "times": 1}]
+    data["faults"] = [
+        {"route": "^/version$", "kind": "http", "status": 503, "message": "busy", "times": 1}
+    ]
     sim = start_sim(data)
     result = cli(["--dump-inventory", "--json"], sim.env())
     inventory = json.loads(result.out)

@@ -60,8 +60,14 @@ def test_pin_mismatch_refused_even_with_valid_chain(start_sim: Start, cli: Cli) 
 
 
 def test_plain_http_is_refused(cli: Cli) -> None:
-    result = cli(["--check-api"], {"PVE_HOST": "http://127.0.0.1:1",
-                                   "PVE_API_TOKEN_ID": "a@pve!b", "PVE_API_TOKEN_SECRET": SENTINEL})
+    result = cli(
+        ["--check-api"],
+        {
+            "PVE_HOST": "http://127.0.0.1:1",
+            "PVE_API_TOKEN_ID": "a@pve!b",
+            "PVE_API_TOKEN_SECRET": SENTINEL,
+        },
+    )
     assert result.code == 3
     assert result.err.startswith("configuration error: PVE_HOST: http:// is refused")
     assert SENTINEL not in result.err + result.out
@@ -73,7 +79,8 @@ def test_bad_token_is_reported_as_authentication_failure(start_sim: Start, cli: 
     assert result.code == 3
     data = json.loads(result.out)
     assert {a["details"]["error"] for a in data["anomalies"] if "error" in a["details"]} == {
-        "authentication_failed"}
+        "authentication_failed"
+    }
 
 
 def test_failover_skips_unreachable_host(start_sim: Start, cli: Cli) -> None:
@@ -105,7 +112,10 @@ def test_only_get_requests_ever_reach_the_server(start_sim: Start, cli: Cli) -> 
     ],
 )
 def test_sentinel_secret_never_leaks(
-    fault: dict[str, Any], start_sim: Start, cli: Cli, caplog: pytest.LogCaptureFixture,
+    fault: dict[str, Any],
+    start_sim: Start,
+    cli: Cli,
+    caplog: pytest.LogCaptureFixture,
     tmp_path: Path,
 ) -> None:
     data = scenario()
@@ -114,8 +124,12 @@ def test_sentinel_secret_never_leaks(
     sim = start_sim(data)
     caplog.set_level(logging.DEBUG)
     outputs = []
-    for args in (["--check-api"], ["--dump-inventory"], ["--dump-coverage", "--json"],
-                 ["-vv", "--dump-inventory", "--json"]):
+    for args in (
+        ["--check-api"],
+        ["--dump-inventory"],
+        ["--dump-coverage", "--json"],
+        ["-vv", "--dump-inventory", "--json"],
+    ):
         result = cli(args, sim.env(PVE_TIMEOUT="1"))
         outputs += [result.out, result.err]
     wrong = cli(["--check-api"], sim.env(PVE_API_TOKEN_SECRET=SENTINEL + "x"))

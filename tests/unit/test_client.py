@@ -26,8 +26,9 @@ SECRET = "sentinel-secret-7f3e"
 Handler = Callable[[httpx2.Request], httpx2.Response]
 
 
-def make(handler: Handler, hosts: tuple[str, ...] = ("https://pve1:8006/api2/json",),
-         retries: int = 2) -> tuple[ReadOnlyClient, list[httpx2.Request]]:
+def make(
+    handler: Handler, hosts: tuple[str, ...] = ("https://pve1:8006/api2/json",), retries: int = 2
+) -> tuple[ReadOnlyClient, list[httpx2.Request]]:
     seen: list[httpx2.Request] = []
 
     def recorder(request: httpx2.Request) -> httpx2.Response:
@@ -62,7 +63,9 @@ def test_total_absent_is_none() -> None:
 
 
 def test_401_empty_body() -> None:
-    client, _ = make(lambda r: httpx2.Response(401, extensions={"reason_phrase": b"Authentication failed!"}))
+    client, _ = make(
+        lambda r: httpx2.Response(401, extensions={"reason_phrase": b"Authentication failed!"})
+    )
     with pytest.raises(AuthenticationError) as info:
         run(client.get("/version"))
     assert info.value.status == 401
@@ -71,9 +74,13 @@ def test_401_empty_body() -> None:
 
 
 def test_403_names_path_and_privilege() -> None:
-    client, _ = make(lambda r: httpx2.Response(
-        403, json={"data": None, "message": "Permission check failed (/, Sys.Audit)\n"},
-        extensions={"reason_phrase": b"Permission check failed (/, Sys.Audit)"}))
+    client, _ = make(
+        lambda r: httpx2.Response(
+            403,
+            json={"data": None, "message": "Permission check failed (/, Sys.Audit)\n"},
+            extensions={"reason_phrase": b"Permission check failed (/, Sys.Audit)"},
+        )
+    )
     with pytest.raises(PermissionDenied) as info:
         run(client.get("/cluster/backup"))
     assert info.value.acl_path == "/"
@@ -90,16 +97,22 @@ def test_check_any_privileges_split() -> None:
 
 
 def test_595_is_retried_then_node_unreachable() -> None:
-    client, seen = make(lambda r: httpx2.Response(595, extensions={"reason_phrase": b"No route to host"}))
+    client, seen = make(
+        lambda r: httpx2.Response(595, extensions={"reason_phrase": b"No route to host"})
+    )
     with pytest.raises(NodeUnreachable):
         run(client.get("/nodes/pve3/tasks"))
     assert len(seen) == 3  # first try + 2 retries
 
 
 def test_500_not_retried_reason_from_message() -> None:
-    client, seen = make(lambda r: httpx2.Response(
-        500, json={"data": None, "message": "pool 'gone' does not exist\n"},
-        extensions={"reason_phrase": b"pool 'gone' does not exist"}))
+    client, seen = make(
+        lambda r: httpx2.Response(
+            500,
+            json={"data": None, "message": "pool 'gone' does not exist\n"},
+            extensions={"reason_phrase": b"pool 'gone' does not exist"},
+        )
+    )
     with pytest.raises(HttpError) as info:
         run(client.get("/pools", {"poolid": "gone"}))
     assert info.value.status == 500 and info.value.reason == "pool 'gone' does not exist"
@@ -135,7 +148,9 @@ def test_failover_to_next_host_and_skip_dead_one() -> None:
             raise httpx2.ConnectError("refused", request=request)
         return httpx2.Response(200, json={"data": request.url.host})
 
-    client, seen = make(handler, hosts=("https://pve1:8006/api2/json", "https://pve2:8006/api2/json"))
+    client, seen = make(
+        handler, hosts=("https://pve1:8006/api2/json", "https://pve2:8006/api2/json")
+    )
     assert run(client.get("/version")).data == "pve2"
     assert run(client.get("/nodes")).data == "pve2"
     assert [r.url.host for r in seen] == ["pve1", "pve2", "pve2"]
@@ -174,8 +189,11 @@ def test_concurrency_is_bounded() -> None:
 
     async def main() -> None:
         nonlocal active, peak
-        config = ClientConfig(base_urls=("https://pve1:8006/api2/json",),
-                              authorization=SecretStr("x"), max_concurrency=3)
+        config = ClientConfig(
+            base_urls=("https://pve1:8006/api2/json",),
+            authorization=SecretStr("x"),
+            max_concurrency=3,
+        )
 
         class Slow(httpx2.AsyncBaseTransport):
             async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:

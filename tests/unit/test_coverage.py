@@ -124,7 +124,10 @@ def test_two_jobs_same_guest_storage_schedule() -> None:
 def test_legacy_job_handled_like_the_others() -> None:
     inv = inventory(
         [guest(100), guest(101)],
-        [legacy_job("5a1f0e:1", enabled="1", vmid="100"), legacy_job("5a1f0e:2", enabled="", vmid="101")],
+        [
+            legacy_job("5a1f0e:1", enabled="1", vmid="100"),
+            legacy_job("5a1f0e:2", enabled="", vmid="101"),
+        ],
     )
     assert verdicts(inv) == {100: "covered", 101: "disabled_only"}
 
@@ -170,7 +173,10 @@ def test_job_without_selection_and_unknown_node() -> None:
 def test_excluded_disk_on_covered_guest_is_an_anomaly() -> None:
     from pve_backup_report.model import Disk
 
-    g = guest(100, disks=(Disk("scsi0", "v0", True, "backup=yes"), Disk("scsi1", "v1", False, "backup=no")))
+    g = guest(
+        100,
+        disks=(Disk("scsi0", "v0", True, "backup=yes"), Disk("scsi1", "v1", False, "backup=no")),
+    )
     inv = inventory([g], [job("j", vmid="100")])
     anomaly = next(a for a in compute_coverage(inv).anomalies if a.code == "guest_disks_excluded")
     assert anomaly.details == {"vmid": 100, "disks": "scsi1"}

@@ -73,7 +73,9 @@ GOODNESS = [
 
 @settings(max_examples=300, deadline=None)
 @given(cluster_st(), st.sampled_from(VMIDS), st.sampled_from(["vmid", "all"]))
-def test_adding_enabled_pbs_job_never_lowers_a_verdict(cluster: Any, target: int, mode: str) -> None:
+def test_adding_enabled_pbs_job_never_lowers_a_verdict(
+    cluster: Any, target: int, mode: str
+) -> None:
     guests, jobs, memberships = cluster
     before = compute_coverage(inventory(guests, jobs, memberships)).guests
     extra = job("extra-pbs", vmid=str(target)) if mode == "vmid" else job("extra-pbs", all=1)

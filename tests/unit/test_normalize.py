@@ -14,10 +14,20 @@ from pve_backup_report.model import Selection
 
 def test_reference_jobs() -> None:
     job = normalize_job(
-        {"id": "backup-83d27a77-4ec3", "type": "vzdump", "enabled": 1, "schedule": "01:00",
-         "storage": "pbs-main", "mode": "snapshot", "vmid": "100,101,102,200,201",
-         "notes-template": "{{guestname}}", "prune-backups": {"keep-daily": "7", "keep-weekly": "4"},
-         "repeat-missed": 0, "comment": "nightly prod", "next-run": 1714604400}
+        {
+            "id": "backup-83d27a77-4ec3",
+            "type": "vzdump",
+            "enabled": 1,
+            "schedule": "01:00",
+            "storage": "pbs-main",
+            "mode": "snapshot",
+            "vmid": "100,101,102,200,201",
+            "notes-template": "{{guestname}}",
+            "prune-backups": {"keep-daily": "7", "keep-weekly": "4"},
+            "repeat-missed": 0,
+            "comment": "nightly prod",
+            "next-run": 1714604400,
+        }
     )
     assert job is not None
     assert job.enabled and not job.legacy
@@ -42,8 +52,13 @@ def test_exclude_implies_all_and_all_without_exclude() -> None:
 
 def test_legacy_job_enabled_empty_string_is_disabled() -> None:
     job = normalize_job(
-        {"id": "3f2a9c:1", "enabled": "", "schedule": "mon,tue 02:30", "vmid": "100 101",
-         "storage": "local"}
+        {
+            "id": "3f2a9c:1",
+            "enabled": "",
+            "schedule": "mon,tue 02:30",
+            "vmid": "100 101",
+            "storage": "local",
+        }
     )
     assert job is not None
     assert job.legacy and not job.enabled
@@ -59,10 +74,21 @@ def test_missing_enabled_means_enabled_and_mode_defaults_to_snapshot() -> None:
 
 def test_pbs_storage_fields() -> None:
     s = normalize_storage(
-        {"storage": "pbs-offsite", "type": "pbs", "server": "10.20.0.5", "port": "8007",
-         "datastore": "offsite", "namespace": "site-a", "username": "root@pam",
-         "content": "backup", "shared": 1, "nodes": "pve2,pve1", "disable": 1,
-         "prune-backups": "keep-last=3,keep-daily=7", "encryption-key": "a1:b2"}
+        {
+            "storage": "pbs-offsite",
+            "type": "pbs",
+            "server": "10.20.0.5",
+            "port": "8007",
+            "datastore": "offsite",
+            "namespace": "site-a",
+            "username": "root@pam",
+            "content": "backup",
+            "shared": 1,
+            "nodes": "pve2,pve1",
+            "disable": 1,
+            "prune-backups": "keep-last=3,keep-daily=7",
+            "encryption-key": "a1:b2",
+        }
     )
     assert s is not None
     assert s.is_pbs and not s.active
@@ -80,8 +106,9 @@ def test_storage_without_disable_is_active() -> None:
 
 
 def test_guest_without_rrd_fields() -> None:
-    g = normalize_guest({"id": "qemu/105", "vmid": "105", "node": "pve1", "type": "qemu",
-                         "status": "unknown"})
+    g = normalize_guest(
+        {"id": "qemu/105", "vmid": "105", "node": "pve1", "type": "qemu", "status": "unknown"}
+    )
     assert g is not None
     assert g.vmid == 105 and g.name is None and not g.template
 
@@ -91,21 +118,27 @@ def test_guest_rejects_non_guest_entries() -> None:
 
 
 def test_qemu_config_disks_and_notes() -> None:
-    g = normalize_guest({"vmid": 100, "node": "pve1", "type": "qemu", "name": "web01",
-                         "tags": "prod;web"})
+    g = normalize_guest(
+        {"vmid": 100, "node": "pve1", "type": "qemu", "name": "web01", "tags": "prod;web"}
+    )
     assert g is not None
     enriched = apply_config(
         g,
-        {"description": "Owner: team-a\nBackup policy: nightly",
-         "scsi0": "local-zfs:vm-100-disk-0,iothread=1,size=32G",
-         "scsi1": "local-zfs:vm-100-disk-2,backup=0,size=50G",
-         "ide2": "local:iso/debian.iso,media=cdrom", "efidisk0": "local-zfs:vm-100-disk-1",
-         "bios": "ovmf"},
+        {
+            "description": "Owner: team-a\nBackup policy: nightly",
+            "scsi0": "local-zfs:vm-100-disk-0,iothread=1,size=32G",
+            "scsi1": "local-zfs:vm-100-disk-2,backup=0,size=50G",
+            "ide2": "local:iso/debian.iso,media=cdrom",
+            "efidisk0": "local-zfs:vm-100-disk-1",
+            "bios": "ovmf",
+        },
     )
     assert enriched.notes == "Owner: team-a\nBackup policy: nightly"
     assert enriched.tags == ("prod", "web")
     assert [(d.key, d.included) for d in enriched.disks] == [
-        ("efidisk0", True), ("scsi0", True), ("scsi1", False)
+        ("efidisk0", True),
+        ("scsi0", True),
+        ("scsi1", False),
     ]
     assert [d.key for d in enriched.excluded_disks] == ["scsi1"]
 
@@ -115,28 +148,43 @@ def test_lxc_mount_points_need_backup_1_and_trailing_newline_dropped() -> None:
     assert g is not None
     enriched = apply_config(
         g,
-        {"hostname": "dns01", "description": "Owner: team-a\n",
-         "rootfs": "local-zfs:subvol-200-disk-0,size=8G",
-         "mp0": "local-zfs:subvol-200-disk-1,mp=/data", "mp1": "tank:subvol-200-disk-2,mp=/srv,backup=1"},
+        {
+            "hostname": "dns01",
+            "description": "Owner: team-a\n",
+            "rootfs": "local-zfs:subvol-200-disk-0,size=8G",
+            "mp0": "local-zfs:subvol-200-disk-1,mp=/data",
+            "mp1": "tank:subvol-200-disk-2,mp=/srv,backup=1",
+        },
     )
     assert enriched.name == "dns01"
     assert enriched.notes == "Owner: team-a"
     assert [(d.key, d.included) for d in enriched.disks] == [
-        ("rootfs", True), ("mp0", False), ("mp1", True)
+        ("rootfs", True),
+        ("mp0", False),
+        ("mp1", True),
     ]
 
 
 def test_pool_members_both_api_shapes() -> None:
-    new_api = [{"poolid": "prod", "members": [
-        {"id": "qemu/100", "vmid": 100, "type": "qemu"},
-        {"id": "storage/pve1/pbs-main", "type": "storage", "storage": "pbs-main"},
-        {"id": "lxc/200", "vmid": "200", "type": "lxc"}]}]
+    new_api = [
+        {
+            "poolid": "prod",
+            "members": [
+                {"id": "qemu/100", "vmid": 100, "type": "qemu"},
+                {"id": "storage/pve1/pbs-main", "type": "storage", "storage": "pbs-main"},
+                {"id": "lxc/200", "vmid": "200", "type": "lxc"},
+            ],
+        }
+    ]
     assert guest_members(new_api) == (100, 200)
     assert guest_members({"members": [{"vmid": 101, "type": "qemu"}]}) == (101,)
 
 
 def test_cluster_name() -> None:
-    assert cluster_name_from_status(
-        [{"type": "node", "name": "pve1"}, {"type": "cluster", "name": "prod-cluster"}]
-    ) == "prod-cluster"
+    assert (
+        cluster_name_from_status(
+            [{"type": "node", "name": "pve1"}, {"type": "cluster", "name": "prod-cluster"}]
+        )
+        == "prod-cluster"
+    )
     assert cluster_name_from_status([{"type": "node", "name": "pve1"}]) is None

@@ -37,6 +37,9 @@ def test_split_vmids_strips_zeros_drops_zero_and_reports_strange_ids() -> None:
 
 
 def test_property_string_and_object() -> None:
-    assert parse_property_string("keep-last=3,keep-daily=7") == {"keep-last": "3", "keep-daily": "7"}
+    assert parse_property_string("keep-last=3,keep-daily=7") == {
+        "keep-last": "3",
+        "keep-daily": "7",
+    }
     assert parse_property_string({"keep-all": 1}) == {"keep-all": "1"}
     assert parse_property_string(None) == {}
