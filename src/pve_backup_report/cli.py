@@ -168,7 +168,8 @@ def run(args: argparse.Namespace, settings: Settings, out: IO[str], err: IO[str]
         return int(print_check(asyncio.run(_check(settings)), out))
     inventory, requests = asyncio.run(_collect(settings))
     log.info("collected inventory with %d API requests", requests)
-    if args.dump_coverage:
+    if args.dump_coverage or not args.dump_inventory:
+        # Until the report renderers are wired, the main job is the coverage table.
         return _dump_coverage(args, settings, inventory, out)
     if args.json:
         out.write(json.dumps(inventory_json(inventory), indent=2, ensure_ascii=False) + "\n")
