@@ -239,3 +239,65 @@ class GuestEvidence:
     failures: int = 0
     freshness: Freshness | None = None
     next_run: datetime | None = None
+
+
+# --- Proxmox Backup Server evidence (what is really stored), filled by the PBS collection ---
+
+VerifyState = Literal["ok", "failed"]
+
+
+@dataclass(frozen=True)
+class PbsSnapshot:
+    backup_time: datetime
+    server: str
+    datastore: str
+    namespace: str  # "" is the root namespace
+    backup_type: str  # vm | ct | host
+    backup_id: str
+    size_bytes: int | None = None
+    encrypted: bool | None = None
+    protected: bool = False
+    verify_state: VerifyState | None = None  # None: never verified
+    verified_at: datetime | None = None
+    comment: str | None = None
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    """A prune job (or datastore keep-* options) that applies to a datastore/namespace."""
+
+    source: str  # "prune-job:<id>", "datastore", "pve-storage:<id>"
+    server: str
+    datastore: str
+    namespace: str | None
+    keep: dict[str, int] = field(default_factory=dict)
+    schedule: str | None = None
+    enabled: bool = True
+    max_depth: int | None = None
+
+
+@dataclass(frozen=True)
+class GuestPbs:
+    """A guest's backups as the backup server sees them."""
+
+    vmid: int
+    latest_snapshot: PbsSnapshot | None = None
+    restore_points: int = 0
+    oldest_snapshot_time: datetime | None = None
+    retention: RetentionPolicy | None = None  # None: no known policy
+    other_namespaces: tuple[str, ...] = ()  # snapshots of this guest found elsewhere
+
+
+@dataclass(frozen=True)
+class PbsOrphan:
+    """A backup group with no matching guest in the cluster (deleted guest still stored)."""
+
+    server: str
+    datastore: str
+    namespace: str
+    backup_type: str
+    backup_id: str
+    last_backup: datetime | None
+    size_bytes: int | None
+    comment: str | None = None
