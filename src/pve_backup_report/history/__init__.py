@@ -1,0 +1,1 @@
+"""Run history in an embedded SQLite database (no server): trends, diffs, task-log cache."""
