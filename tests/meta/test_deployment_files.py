@@ -1,0 +1,38 @@
+"""The Dockerfile installs with exactly the commands the deployment guide documents."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run_commands(dockerfile: str) -> list[str]:
+    commands: list[str] = []
+    for block in re.findall(r"^RUN (.+?)(?<!\\)$", dockerfile, flags=re.M | re.S):
+        for part in block.replace("\\\n", " ").split("&&"):
+            commands.append(" ".join(part.split()))
+    return commands
+
+
+def test_dockerfile_commands_are_documented() -> None:
+    docker = (ROOT / "contrib/docker/Dockerfile").read_text()
+    guide = " ".join((ROOT / "docs/en/deployment.md").read_text().split())
+    install = [
+        c for c in _run_commands(docker) if "pve-backup-report" in c or "apt-get install" in c
+    ]
+    assert install, "no install command found in the Dockerfile"
+    for command in install:
+        documented = command.replace("'/src[pdf]'", "'.[pdf]'")
+        if documented.startswith(("rm ", "useradd", "mkdir")):
+            continue
+        assert documented in guide, f"not in docs/en/deployment.md: {documented}"
+
+
+def test_systemd_units_are_hardened_and_persistent() -> None:
+    service = (ROOT / "contrib/systemd/pve-backup-report.service").read_text()
+    timer = (ROOT / "contrib/systemd/pve-backup-report.timer").read_text()
+    for line in ("DynamicUser=yes", "ProtectSystem=strict", "NoNewPrivileges=yes"):
+        assert line in service
+    assert "Persistent=true" in timer
