@@ -1,0 +1,335 @@
+"""Build the report model once per run, from inventory, coverage, evidence and anomalies.
+
+Pure (no I/O besides reading the packaged translation catalogue): every count, ordering and
+"needs attention" decision is taken here, so every format tells the same story. Evidence may
+be absent (`None`): the evidence fields then stay `None` and the report says "not collected"
+rather than pretending nothing failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ..analysis.calendar import CalendarError, describe, next_event, parse_schedule
+from ..analysis.coverage import CoverageResult, GuestCoverage, Verdict
+from ..model import (
+    Anomaly,
+    BackupAttempt,
+    BackupJob,
+    Guest,
+    GuestEvidence,
+    Inventory,
+    JSONScalar,
+    Severity,
+)
+from .explain import explain_coverage, explain_freshness
+from .i18n import Translator
+from .model import (
+    CRITICAL_REASONS,
+    SCHEMA_VERSION,
+    AgeBucket,
+    AttentionReason,
+    ClusterInfo,
+    CoverageInfo,
+    GuestRow,
+    JobRow,
+    Level,
+    NodeRow,
+    Report,
+    SelectionInfo,
+    StorageRow,
+    Summary,
+)
+
+_VERDICT_REASON: dict[Verdict, AttentionReason] = {
+    Verdict.NOT_COVERED: "not_covered",
+    Verdict.DISABLED_ONLY: "disabled_only",
+    Verdict.INDETERMINATE: "indeterminate",
+    Verdict.EXCLUDED: "excluded",
+    Verdict.COVERED_NON_PBS: "covered_non_pbs",
+}
+_DELIBERATE = (Verdict.OPTED_OUT, Verdict.EXCLUDED)
+
+
+def build_report(
+    inventory: Inventory,
+    coverage: CoverageResult,
+    evidence: Mapping[int, GuestEvidence] | None,
+    anomalies: Sequence[Anomaly],
+    *,
+    generated_at: datetime,
+    tool_version: str,
+    config_summary: Mapping[str, JSONScalar],
+    lang: str,
+) -> Report:
+    """`anomalies` may already include the inventory's and coverage's: duplicates are dropped."""
+    if generated_at.tzinfo is None:
+        raise ValueError("generated_at must be timezone-aware")
+    tr = Translator(lang, generated_at.tzinfo)
+    opt_out_tag = str(config_summary.get("opt_out_tag") or "no-backup")
+    jobs = tuple(_job_row(tr, inventory, coverage, j, generated_at) for j in inventory.jobs or ())
+    next_by_job = {j.job_id: j.next_run for j in jobs}
+    guests = tuple(
+        _guest_row(
+            tr,
+            inventory,
+            coverage,
+            g,
+            evidence.get(g.vmid) if evidence is not None else None,
+            evidence is not None,
+            generated_at,
+            next_by_job,
+            opt_out_tag,
+        )
+        for g in sorted(inventory.guests, key=lambda g: g.vmid)
+    )
+    merged = _merge_anomalies([*inventory.anomalies, *coverage.anomalies, *anomalies])
+    attention = sorted(
+        (g for g in guests if g.attention_level),
+        key=lambda g: (
+            0 if g.attention_level == "critical" else 1,
+            Verdict(g.coverage.status).rank,
+            g.vmid,
+        ),
+    )
+    return Report(
+        schema_version=SCHEMA_VERSION,
+        generated_at=generated_at,
+        tool_version=tool_version,
+        lang=lang,
+        cluster=_cluster(inventory),
+        configuration=dict(config_summary),
+        summary=_summary(guests, merged, evidence is not None),
+        guests=guests,
+        attention=tuple(g.vmid for g in attention),
+        jobs=jobs,
+        storages=tuple(_storage_row(inventory, s.storage_id) for s in inventory.storages),
+        anomalies=tuple(merged),
+        evidence_collected=evidence is not None,
+    )
+
+
+def _cluster(inv: Inventory) -> ClusterInfo:
+    return ClusterInfo(
+        name=inv.cluster_name,
+        api_url=inv.api_url,
+        pve_version=inv.version.version if inv.version else None,
+        pve_release=inv.version.release if inv.version else None,
+        nodes=tuple(NodeRow(n.name, n.status, n.timezone) for n in inv.nodes),
+        jobs_readable=inv.jobs is not None,
+    )
+
+
+def _merge_anomalies(items: Sequence[Anomaly]) -> list[Anomaly]:
+    seen: set[tuple[object, ...]] = set()
+    out: list[Anomaly] = []
+    for a in items:
+        key = (a.severity, a.component, a.code, a.message, tuple(sorted(a.details.items())))
+        if key not in seen:
+            seen.add(key)
+            out.append(a)
+    return sorted(out, key=lambda a: (a.severity.rank, a.component, a.code, a.message))
+
+
+def _when(attempt: BackupAttempt | None) -> datetime | None:
+    if attempt is None:
+        return None
+    return attempt.ended_at or attempt.started_at
+
+
+def _reasons(cov: GuestCoverage, ev: GuestEvidence | None) -> tuple[AttentionReason, ...]:
+    reasons: list[AttentionReason] = []
+    if cov.status in _VERDICT_REASON:
+        reasons.append(_VERDICT_REASON[cov.status])
+    if ev is not None:
+        latest = ev.latest_backup.result if ev.latest_backup else None
+        if latest == "failure":
+            reasons.append("last_backup_failed")
+        elif latest == "undetermined":
+            reasons.append("last_backup_undetermined")
+        fresh = ev.freshness.status if ev.freshness else None
+        if fresh == "no_success":
+            reasons.append("no_success")
+        elif fresh == "stale":
+            reasons.append("stale")
+    return tuple(reasons)
+
+
+def _guest_row(
+    tr: Translator,
+    inv: Inventory,
+    coverage: CoverageResult,
+    guest: Guest,
+    ev: GuestEvidence | None,
+    collected: bool,
+    now: datetime,
+    next_by_job: Mapping[str, datetime | None],
+    opt_out_tag: str,
+) -> GuestRow:
+    cov = coverage.guests.get(guest.vmid) or GuestCoverage(guest.vmid, Verdict.INDETERMINATE)
+    reasons = _reasons(cov, ev)
+    level: Level | None = None
+    if reasons:
+        level = "critical" if CRITICAL_REASONS.intersection(reasons) else "warning"
+    success_at = _when(ev.last_success) if ev else None
+    age = (now - success_at).total_seconds() / 3600 if success_at else None
+    next_run = ev.next_run if ev else None
+    if next_run is None:
+        runs = [next_by_job.get(r.job_id) for r in cov.jobs if r.effective]
+        next_run = min((r for r in runs if r is not None), default=None)
+    evidence_text = explain_freshness(tr, ev.freshness) if ev else None
+    return GuestRow(
+        vmid=guest.vmid,
+        name=guest.name,
+        type=guest.type,
+        node=guest.node,
+        status=guest.status,
+        template=guest.template,
+        pool=guest.pool,
+        tags=guest.tags,
+        notes=guest.notes,
+        coverage=CoverageInfo(
+            status=cov.status.value,
+            jobs=tuple(r.job_id for r in cov.jobs),
+            job_details=cov.jobs,
+            explanation=cov.explanation,
+            excluded_by=cov.excluded_by,
+            indeterminate_by=cov.indeterminate_by,
+        ),
+        excluded_disks=guest.excluded_disks,
+        latest_backup=ev.latest_backup if ev else None,
+        last_success=ev.last_success if ev else None,
+        attempts=ev.attempts if ev else (0 if collected else None),
+        failures=ev.failures if ev else (0 if collected else None),
+        freshness=ev.freshness if ev else None,
+        next_run=next_run,
+        last_success_age_hours=age,
+        attention_level=level,
+        attention=reasons,
+        explanation_text=explain_coverage(tr, inv, guest, cov, coverage.selections, opt_out_tag)
+        + ((evidence_text,) if evidence_text else ()),
+    )
+
+
+def _zone(inv: Inventory, node: str | None) -> ZoneInfo | None:
+    names = [n.timezone for n in inv.nodes if n.timezone and (node is None or n.name == node)]
+    for name in names:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return None
+
+
+def _job_row(
+    tr: Translator, inv: Inventory, coverage: CoverageResult, job: BackupJob, now: datetime
+) -> JobRow:
+    text: str | None = None
+    error: str | None = None
+    next_run = job.next_run
+    if job.schedule:
+        try:
+            event = parse_schedule(job.schedule)
+            text = describe(event, tr.lang)
+            if next_run is None and job.enabled:
+                next_run = next_event(event, now, _zone(inv, job.node))
+        except (CalendarError, ValueError, OverflowError) as exc:
+            error = str(exc) or type(exc).__name__
+    sel = coverage.selections.get(job.job_id)
+    storage = inv.storage(job.storage)
+    return JobRow(
+        job_id=job.job_id,
+        enabled=job.enabled,
+        legacy=job.legacy,
+        schedule=job.schedule,
+        schedule_text=text,
+        schedule_error=error,
+        next_run=next_run if job.enabled else None,
+        storage=job.storage,
+        storage_type=storage.type if storage else None,
+        mode=job.mode,
+        selection=SelectionInfo(
+            mode=job.selection.mode,
+            vmids=job.selection.vmids,
+            exclude=job.selection.exclude,
+            pool=job.selection.pool,
+            node=job.node,
+            invalid=job.selection.invalid,
+        ),
+        selection_state=sel.state if sel else "unknown",
+        selected=sel.selected if sel else (),
+        unknown_vmids=sel.unknown_vmids if sel else (),
+        retention=dict(job.retention),
+        comment=job.comment,
+        repeat_missed=job.repeat_missed,
+        protected=job.protected,
+    )
+
+
+def _storage_row(inv: Inventory, storage_id: str) -> StorageRow:
+    s = inv.storage(storage_id)
+    assert s is not None
+    return StorageRow(
+        storage_id=s.storage_id,
+        type=s.type,
+        active=s.active,
+        content=s.content,
+        nodes=s.nodes,
+        shared=s.shared,
+        server=s.server,
+        port=s.port,
+        datastore=s.datastore,
+        namespace=s.namespace,
+        username=s.username,
+        fingerprint=s.fingerprint,
+        encrypted=s.encrypted,
+        retention=dict(s.retention),
+        path=s.path,
+        jobs=tuple(j.job_id for j in inv.jobs or () if j.storage == s.storage_id),
+    )
+
+
+def _age_buckets(guests: Sequence[GuestRow]) -> tuple[AgeBucket, ...]:
+    counts = dict.fromkeys(("lt_24h", "24_48h", "2_7d", "gt_7d", "never"), 0)
+    for g in guests:
+        if Verdict(g.coverage.status) in _DELIBERATE:
+            continue
+        age = g.last_success_age_hours
+        if age is None:
+            counts["never"] += 1
+        elif age < 24:
+            counts["lt_24h"] += 1
+        elif age < 48:
+            counts["24_48h"] += 1
+        elif age < 24 * 7:
+            counts["2_7d"] += 1
+        else:
+            counts["gt_7d"] += 1
+    return tuple(AgeBucket(code, n) for code, n in counts.items())
+
+
+def _summary(guests: Sequence[GuestRow], anomalies: Sequence[Anomaly], collected: bool) -> Summary:
+    verdicts = {v.value: 0 for v in Verdict}
+    for g in guests:
+        verdicts[g.coverage.status] += 1
+    severities = {s: sum(1 for a in anomalies if a.severity is s) for s in Severity}
+    failed = sum(1 for g in guests if g.latest_backup and g.latest_backup.result == "failure")
+    stale = sum(1 for g in guests if g.freshness and g.freshness.status in ("stale", "no_success"))
+    return Summary(
+        guests_total=len(guests),
+        covered_pbs=verdicts[Verdict.COVERED],
+        covered_other=verdicts[Verdict.COVERED_NON_PBS],
+        not_covered=verdicts[Verdict.NOT_COVERED] + verdicts[Verdict.DISABLED_ONLY],
+        excluded_opted_out=verdicts[Verdict.EXCLUDED] + verdicts[Verdict.OPTED_OUT],
+        indeterminate=verdicts[Verdict.INDETERMINATE],
+        last_failed=failed if collected else None,
+        stale=stale if collected else None,
+        not_verified=None,
+        anomalies_critical=severities[Severity.CRITICAL],
+        anomalies_warning=severities[Severity.WARNING],
+        anomalies_info=severities[Severity.INFO],
+        verdicts=verdicts,
+        age_buckets=_age_buckets(guests) if collected else (),
+    )

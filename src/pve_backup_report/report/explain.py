@@ -1,0 +1,108 @@
+"""Per-guest explanations in the report's language.
+
+Why: the coverage engine explains each verdict in English (kept verbatim in JSON and used as
+is in English reports). For other languages the same facts are re-stated from the structured
+result (selections, job references), never by translating the English sentences, so a French
+auditor reads French and no wording drifts silently.
+"""
+
+from __future__ import annotations
+
+from ..analysis.coverage import GuestCoverage, JobRef, Verdict, target_state
+from ..analysis.selection import JobSelection
+from ..model import BackupJob, Freshness, Guest, Inventory
+from .i18n import Translator
+
+
+def selection_text(tr: Translator, job: BackupJob) -> str:
+    sel = job.selection
+    if sel.mode == "pool":
+        text = tr.t("selection.pool", pool=sel.pool or "")
+    elif sel.mode == "vmid":
+        ids = ",".join(map(str, sel.vmids[:8])) + ("…" if len(sel.vmids) > 8 else "")
+        text = tr.t("selection.vmid", ids=ids)
+    elif sel.mode == "all":
+        text = tr.t("selection.all")
+        if sel.exclude:
+            text += tr.t("selection.excludes", ids=",".join(map(str, sel.exclude[:8])))
+    else:
+        text = tr.t("selection.none")
+    if job.node:
+        text += tr.t("selection.node", node=job.node)
+    return text
+
+
+def _job_line(tr: Translator, job: BackupJob, ref: JobRef) -> str:
+    target = ref.storage or tr.t("explain.default_storage")
+    if ref.storage_type and ref.storage_type != "pbs":
+        target += f" ({ref.storage_type})"
+    note = "" if ref.target in ("pbs", "other") else tr.t(f"explain.target.{ref.target}")
+    return tr.t("explain.job", job=job.job_id, selection=selection_text(tr, job), target=target) + (
+        note
+    )
+
+
+def _context(
+    tr: Translator, inv: Inventory, guest: Guest, job: BackupJob, sel: JobSelection
+) -> str | None:
+    vmid = guest.vmid
+    if vmid in sel.dropped_by_node:
+        return tr.t("explain.other_node", job=job.job_id, node=job.node or "", guest=guest.node)
+    if vmid in sel.excluded:
+        return tr.t("explain.excluded", job=job.job_id)
+    if vmid in sel.candidates:
+        reason = (
+            tr.t("explain.pool_unknown", pool=job.selection.pool or "")
+            if sel.state == "pool_unknown"
+            else tr.t("explain.selection_invalid")
+        )
+        state = target_state(job, inv.storage(job.storage), guest)
+        if state in ("pbs", "other", "storage_unspecified"):
+            return tr.t("explain.might_select", job=job.job_id, reason=reason)
+        note = tr.t(f"explain.target.{state}")
+        return tr.t("explain.might_not_protect", job=job.job_id, reason=reason) + note
+    return None
+
+
+def explain_coverage(
+    tr: Translator,
+    inv: Inventory,
+    guest: Guest,
+    cov: GuestCoverage,
+    selections: dict[str, JobSelection],
+    opt_out_tag: str,
+) -> tuple[str, ...]:
+    if tr.lang == "en":
+        return cov.explanation
+    refs = {r.job_id: r for r in cov.jobs}
+    lines: list[str] = []
+    context: list[str] = []
+    for job in inv.jobs or ():
+        if job.job_id in refs:
+            lines.append(_job_line(tr, job, refs[job.job_id]))
+            continue
+        sel = selections.get(job.job_id)
+        line = _context(tr, inv, guest, job, sel) if sel else None
+        if line:
+            context.append(line)
+    if cov.status is Verdict.OPTED_OUT:
+        first = (guest.notes or "").strip().splitlines()
+        reason = first[0][:200] if first else tr.t("explain.no_reason")
+        context.insert(0, tr.t("explain.opted_out", tag=opt_out_tag, reason=reason))
+    if not cov.jobs and not cov.excluded_by and not cov.indeterminate_by:
+        context.append(tr.t("explain.no_job"))
+    return tuple(lines + context)
+
+
+def explain_freshness(tr: Translator, fresh: Freshness | None) -> str | None:
+    if fresh is None or fresh.status == "not_applicable":
+        return None
+    limit = tr.age(fresh.max_age_hours) if fresh.max_age_hours is not None else None
+    source = fresh.source.split(":", 1)
+    src = tr.t(f"freshness.source.{source[0]}") if tr.has(f"freshness.source.{source[0]}") else ""
+    if len(source) == 2:
+        src = f"{src} {source[1]}"
+    if fresh.status == "no_success":
+        return tr.t("freshness.text.no_success", limit=limit or "—", source=src)
+    key = "freshness.text.stale" if fresh.status == "stale" else "freshness.text.fresh"
+    return tr.t(key, age=tr.age(fresh.age_hours) or "—", limit=limit or "—", source=src)

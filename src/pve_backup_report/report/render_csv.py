@@ -1,0 +1,93 @@
+"""CSV: one row per guest with the main columns, for spreadsheets and SIEMs.
+
+RFC 4180 (CRLF line ends, quotes doubled), UTF-8 with a header row of stable column codes and
+stable values (ISO 8601 times, verdict codes), whatever the report language. Text cells that a
+spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR) get a leading apostrophe:
+guest names and notes are user input (CSV injection).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from .model import GuestRow, Report
+from .notes import notes_plain
+
+COLUMNS = (
+    "vmid",
+    "name",
+    "type",
+    "node",
+    "pool",
+    "tags",
+    "template",
+    "verdict",
+    "jobs",
+    "attention_level",
+    "attention_reasons",
+    "latest_result",
+    "latest_started_at",
+    "latest_ended_at",
+    "latest_duration_s",
+    "latest_size_bytes",
+    "latest_storage",
+    "latest_error",
+    "last_success_at",
+    "last_success_age_hours",
+    "freshness",
+    "freshness_max_age_hours",
+    "next_run",
+    "notes",
+)
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str | None) -> str:
+    if value is None:
+        return ""
+    return "'" + value if value.startswith(_FORMULA) else value
+
+
+def _row(g: GuestRow) -> list[str]:
+    lb, ls, fr = g.latest_backup, g.last_success, g.freshness
+    success_at = (ls.ended_at or ls.started_at) if ls else None
+
+    def opt(value: object) -> str:
+        return "" if value is None else str(value)
+
+    return [
+        str(g.vmid),
+        _text(g.name),
+        g.type,
+        _text(g.node),
+        _text(g.pool),
+        _text(";".join(g.tags)),
+        "true" if g.template else "false",
+        g.coverage.status,
+        _text(";".join(g.coverage.jobs)),
+        g.attention_level or "",
+        ";".join(g.attention),
+        lb.result if lb else "",
+        lb.started_at.isoformat() if lb and lb.started_at else "",
+        lb.ended_at.isoformat() if lb and lb.ended_at else "",
+        opt(lb.duration_s if lb else None),
+        opt(lb.size_bytes if lb else None),
+        _text(lb.storage if lb else None),
+        _text(lb.error if lb else None),
+        success_at.isoformat() if success_at else "",
+        "" if g.last_success_age_hours is None else f"{g.last_success_age_hours:.2f}",
+        fr.status if fr else "",
+        opt(fr.max_age_hours if fr else None),
+        g.next_run.isoformat() if g.next_run else "",
+        _text(notes_plain(g.notes, limit=2000)),
+    ]
+
+
+def render_csv(report: Report) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(COLUMNS)
+    for g in report.guests:
+        writer.writerow(_row(g))
+    return buffer.getvalue()

@@ -1,0 +1,94 @@
+"""Self-contained HTML report: inline CSS, inline SVG, no JavaScript, no external resource.
+
+Three variants come from the same templates so they cannot drift: `web` (the file users open),
+`email` (no SVG, table-based bars, for mail clients that strip SVG) and `print` (cover page,
+table of contents and page furniture, turned into PDF by WeasyPrint). Autoescape and
+StrictUndefined are on: every guest name, tag, note or comment is hostile until escaped, and a
+template typo fails the tests instead of printing an empty cell.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, Literal
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from ..analysis.coverage import Verdict
+from .charts import age_bars, coverage_bars
+from .i18n import Translator, zone_label
+from .model import Report
+from .notes import notes_html, notes_plain
+from .status import report_exit_status
+
+Variant = Literal["web", "email", "print"]
+
+RESULT_CLASS = {
+    "success": "ok",
+    "warning": "warn",
+    "failure": "bad",
+    "running": "info",
+    "undetermined": "warn",
+}
+VERDICT_CLASS = {
+    Verdict.COVERED.value: "ok",
+    Verdict.COVERED_NON_PBS.value: "warn",
+    Verdict.OPTED_OUT.value: "muted",
+    Verdict.EXCLUDED.value: "warn",
+    Verdict.INDETERMINATE.value: "warn",
+    Verdict.DISABLED_ONLY.value: "bad",
+    Verdict.NOT_COVERED.value: "bad",
+}
+FRESH_CLASS = {"fresh": "ok", "stale": "warn", "no_success": "bad", "not_applicable": "muted"}
+SEVERITY_CLASS = {"critical": "bad", "warning": "warn", "info": "info"}
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("pve_backup_report.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["notes"] = notes_html
+    env.filters["notes_plain"] = lambda text: notes_plain(text, 160)
+    env.globals.update(
+        RESULT_CLASS=RESULT_CLASS,
+        VERDICT_CLASS=VERDICT_CLASS,
+        FRESH_CLASS=FRESH_CLASS,
+        SEVERITY_CLASS=SEVERITY_CLASS,
+    )
+    return env
+
+
+def context(report: Report, variant: Variant) -> dict[str, Any]:
+    tr = Translator(report.lang, report.generated_at.tzinfo)
+    status = report_exit_status(report)
+
+    def dt(value: datetime | None) -> str | None:
+        return tr.datetime(value)
+
+    return {
+        "r": report,
+        "tr": tr,
+        "variant": variant,
+        "email": variant == "email",
+        "print": variant == "print",
+        "status": status.name.lower(),
+        "generated": f"{tr.datetime(report.generated_at)} {zone_label(report.generated_at)}",
+        "dt": dt,
+        "coverage_bars": coverage_bars(report.summary),
+        "age_bars": age_bars(report.summary),
+        "attention": report.attention_rows(),
+        "cluster_name": report.cluster.name or tr.t("value.not_specified"),
+    }
+
+
+def render_html(report: Report, variant: Variant = "web") -> str:
+    """The HTML report; `variant="email"` for mail bodies, `"print"` for the PDF."""
+    template = environment().get_template("report.html.j2")
+    return template.render(**context(report, variant))

@@ -1,0 +1,86 @@
+"""JSON form of the report (`--format json`, `--dump-report-data`): stable codes, no labels.
+
+The per-guest object keeps the shape of `--dump-coverage --json` (`vmid`, `name`, `type`,
+`node`, `coverage.status`, …) and adds the evidence keys, so scripts keep working. The shape
+is described by `schema/report.schema.json`; bump `SCHEMA_VERSION` when it changes.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+from ..serialize import to_jsonable
+from .model import GuestRow, Report
+
+
+def guest_data(g: GuestRow) -> dict[str, Any]:
+    return {
+        "vmid": g.vmid,
+        "name": g.name,
+        "type": g.type,
+        "node": g.node,
+        "status": g.status,
+        "template": g.template,
+        "pool": g.pool,
+        "tags": list(g.tags),
+        "notes": g.notes,
+        "coverage": {
+            "status": g.coverage.status,
+            "jobs": list(g.coverage.jobs),
+            "job_details": [
+                to_jsonable(ref) | {"effective": ref.effective} for ref in g.coverage.job_details
+            ],
+            "explanation": list(g.coverage.explanation),
+            "excluded_by": list(g.coverage.excluded_by),
+            "indeterminate_by": list(g.coverage.indeterminate_by),
+        },
+        "excluded_disks": [to_jsonable(d) for d in g.excluded_disks],
+        "latest_backup": to_jsonable(g.latest_backup),
+        "last_success": to_jsonable(g.last_success),
+        "last_success_age_hours": (
+            None if g.last_success_age_hours is None else round(g.last_success_age_hours, 2)
+        ),
+        "attempts": g.attempts,
+        "failures": g.failures,
+        "freshness": to_jsonable(g.freshness),
+        "next_run": to_jsonable(g.next_run),
+        "attention": {"level": g.attention_level, "reasons": list(g.attention)},
+    }
+
+
+def _without(data: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k != key}
+
+
+def report_data(report: Report) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "schema_version": report.schema_version,
+        "generated_at": report.generated_at.isoformat(),
+        "tool_version": report.tool_version,
+        "lang": report.lang,
+        "cluster": to_jsonable(report.cluster),
+        "configuration": dict(report.configuration),
+        "evidence_collected": report.evidence_collected,
+        "summary": to_jsonable(report.summary),
+        "attention": list(report.attention),
+        "guests": [guest_data(g) for g in report.guests],
+        # schedule_text is a translated label: human formats only
+        "jobs": [_without(to_jsonable(j), "schedule_text") for j in report.jobs],
+        "storages": [to_jsonable(s) for s in report.storages],
+        "pbs_servers": [to_jsonable(p) for p in report.pbs_servers],
+        "anomalies": [to_jsonable(a) for a in report.anomalies],
+    }
+    return data
+
+
+def render_json(report: Report) -> str:
+    return json.dumps(report_data(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def load_schema() -> dict[str, Any]:
+    ref = resources.files("pve_backup_report.report") / "schema" / "report.schema.json"
+    text = ref.read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema

@@ -1,0 +1,84 @@
+"""Compact terminal summary (`--format text` or output `-`): the counts, then only what needs
+attention. Meant to be read in an SSH session or a cron mail; the full detail is in the files.
+"""
+
+from __future__ import annotations
+
+from .i18n import Translator, zone_label
+from .model import GuestRow, Report
+from .safe_text import clip, visible
+from .status import report_exit_status
+
+MAX_ITEMS = 50
+WIDTH = 100
+
+
+def _guest_line(tr: Translator, g: GuestRow) -> list[str]:
+    name = visible(g.name) if g.name else tr.t("value.not_specified")
+    level = tr.t(f"level.{g.attention_level}").upper()
+    reasons = ", ".join(tr.t(f"reason.{r}") for r in g.attention)
+    head = "  " + tr.t(
+        "text.item",
+        level=level,
+        vmid=g.vmid,
+        name=clip(name, 40),
+        node=visible(g.node),
+        reasons=reasons,
+    )
+    lines = [clip(head, WIDTH + 40)]
+    detail = list(g.explanation_text[:3])
+    if g.latest_backup is not None and g.latest_backup.error:
+        detail.append(g.latest_backup.error)
+    lines.extend("      " + clip(visible(d), WIDTH) for d in detail)
+    return lines
+
+
+def render_text(report: Report) -> str:
+    tr = Translator(report.lang, report.generated_at.tzinfo)
+    s = report.summary
+    when = f"{tr.datetime(report.generated_at)} {zone_label(report.generated_at)}"
+    cluster = visible(report.cluster.name or tr.t("value.not_specified"))
+    na = tr.t("value.not_collected")
+    lines = [
+        tr.t("text.title", cluster=cluster, when=when),
+        tr.t(
+            "text.counts",
+            total=tr.number(s.guests_total),
+            pbs=tr.number(s.covered_pbs),
+            other=tr.number(s.covered_other),
+            not_covered=tr.number(s.not_covered),
+            excluded=tr.number(s.excluded_opted_out),
+            indeterminate=tr.number(s.indeterminate),
+        ),
+        tr.t(
+            "text.evidence",
+            failed=na if s.last_failed is None else tr.number(s.last_failed),
+            stale=na if s.stale is None else tr.number(s.stale),
+        ),
+        tr.t(
+            "text.anomalies",
+            critical=tr.number(s.anomalies_critical),
+            warning=tr.number(s.anomalies_warning),
+        ),
+        "",
+    ]
+    rows = report.attention_rows()
+    if rows:
+        lines.append(tr.t("text.attention", n=tr.number(len(rows))))
+        for g in rows[:MAX_ITEMS]:
+            lines.extend(_guest_line(tr, g))
+        if len(rows) > MAX_ITEMS:
+            lines.append("  " + tr.t("text.more", n=tr.number(len(rows) - MAX_ITEMS)))
+    else:
+        lines.append(tr.t("attention.none"))
+    serious = [a for a in report.anomalies if a.severity.value != "info"]
+    if serious:
+        lines += ["", tr.t("text.anomalies_title")]
+        for a in serious[:MAX_ITEMS]:
+            sev = tr.t(f"severity.{a.severity.value}").upper()
+            line = tr.t("text.anomaly", severity=sev, code=a.code, message=visible(a.message))
+            lines.append(clip("  " + line, WIDTH + 40))
+        if len(serious) > MAX_ITEMS:
+            lines.append("  " + tr.t("text.more", n=tr.number(len(serious) - MAX_ITEMS)))
+    lines += ["", tr.t("text.status", status=report_exit_status(report).name)]
+    return "\n".join(lines) + "\n"
