@@ -261,6 +261,7 @@ class PbsSnapshot:
     verified_at: datetime | None = None
     comment: str | None = None
     owner: str | None = None
+    in_progress: bool = False  # no manifest yet (a running backup): no size, no verification
 
 
 @dataclass(frozen=True)
@@ -275,6 +276,10 @@ class RetentionPolicy:
     schedule: str | None = None
     enabled: bool = True
     max_depth: int | None = None
+    comment: str | None = None
+    last_run_state: str | None = None  # OK, "WARNINGS: n", unknown or the error text
+    last_run_end: datetime | None = None
+    next_run: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -287,6 +292,9 @@ class GuestPbs:
     oldest_snapshot_time: datetime | None = None
     retention: RetentionPolicy | None = None  # None: no known policy
     other_namespaces: tuple[str, ...] = ()  # snapshots of this guest found elsewhere
+    storages: tuple[str, ...] = ()  # PVE storages (type pbs) whose namespace was searched
+    source: str = "pbs"  # "pbs" (read on the server) or "pve" (PVE storage content fallback)
+    collision: str | None = None  # why the group may belong to another guest (VMID reuse)
 
 
 @dataclass(frozen=True)
@@ -301,3 +309,74 @@ class PbsOrphan:
     last_backup: datetime | None
     size_bytes: int | None
     comment: str | None = None
+
+
+# --- Proxmox Backup Server inventory (servers, datastores, jobs), for the report and dumps ---
+
+
+@dataclass(frozen=True)
+class PbsGcStatus:
+    """The last garbage collection of a datastore."""
+
+    ever_ran: bool
+    last_run_end: datetime | None = None
+    last_run_state: str | None = None  # None while running or when it never ran
+    schedule: str | None = None
+    next_run: datetime | None = None
+    removed_bytes: int | None = None
+    pending_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class PbsVerifyJob:
+    job_id: str
+    server: str
+    datastore: str
+    namespace: str | None
+    max_depth: int | None = None
+    schedule: str | None = None
+    outdated_after_days: int | None = None
+    ignore_verified: bool = True
+    last_run_state: str | None = None
+    last_run_end: datetime | None = None
+    next_run: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PbsDatastore:
+    server: str
+    name: str
+    comment: str | None = None
+    maintenance: str | None = None
+    total_bytes: int | None = None
+    used_bytes: int | None = None
+    avail_bytes: int | None = None
+    estimated_full: datetime | None = None  # None: unknown (no history, flat or shrinking)
+    gc: PbsGcStatus | None = None  # None: not readable
+    gc_schedule: str | None = None
+    verify_new: bool | None = None
+    namespaces: tuple[str, ...] = ()  # "" is the root namespace
+    privileges: tuple[str, ...] = ()  # the token's effective privileges on /datastore/<name>
+    group_count: int | None = None
+    snapshot_count: int | None = None
+
+    @property
+    def usage_ratio(self) -> float | None:
+        """used / (used + avail), as PBS computes it (total != used + avail on most fs)."""
+        if self.used_bytes is None or self.avail_bytes is None:
+            return None
+        size = self.used_bytes + self.avail_bytes
+        return self.used_bytes / size if size > 0 else None
+
+
+@dataclass(frozen=True)
+class PbsServerInfo:
+    name: str
+    api_url: str
+    reachable: bool
+    version: str | None = None  # "3.2.4" (version.release)
+    fingerprint: str | None = None  # certificate SHA-256, 64 lowercase hex, when known
+    datastores: tuple[PbsDatastore, ...] = ()
+    retention: tuple[RetentionPolicy, ...] = ()
+    verify_jobs: tuple[PbsVerifyJob, ...] = ()
+    permissions: dict[str, tuple[str, ...]] = field(default_factory=dict)

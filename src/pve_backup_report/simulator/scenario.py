@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pve_backup_report.simulator.faults import Fault
+from pve_backup_report.simulator.pbs_scenario import PbsServer
 from pve_backup_report.simulator.permissions import ROLES
 
 UPID_RE = re.compile(
@@ -249,6 +250,7 @@ class Scenario(_Strict):
     tasks: list[Task] = Field(default_factory=list)
     storage_content: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     faults: list[Fault] = Field(default_factory=list)
+    pbs_servers: list[PbsServer] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistency(self) -> Scenario:
@@ -287,6 +289,9 @@ class Scenario(_Strict):
         for task in self.tasks:
             if decode_upid(task.upid)["node"] not in node_names:
                 raise ValueError(f"task {task.upid} on unknown node")
+        pbs_names = [server.name for server in self.pbs_servers]
+        if len(set(pbs_names)) != len(pbs_names):
+            raise ValueError("duplicate PBS server name")
         return self
 
 

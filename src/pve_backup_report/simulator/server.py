@@ -298,6 +298,13 @@ class SimulatorServer:
         self._httpd.owner = self
         self._thread: threading.Thread | None = None
 
+    @classmethod
+    def for_pbs(cls, scenario: Scenario, name: str | None = None, **kwargs: Any) -> SimulatorServer:
+        """A simulated Proxmox Backup Server from ``scenario.pbs_servers`` (see routes_pbs)."""
+        from pve_backup_report.simulator.pbs_server import PbsSimulatorServer
+
+        return PbsSimulatorServer(scenario, name, **kwargs)
+
     # ------------------------------------------------------------------ lifecycle
     @property
     def port(self) -> int:
@@ -564,8 +571,19 @@ def serve_forever_cli(scenario_path: str | Path, port: int = 8006, host: str = "
         f"  secret:      {token.secret}",
         f"  CA file:     {server.tls.ca_pem_path if server.tls else server.certfile}",
         f"  fingerprint: {server.fingerprint}",
-        "Press Ctrl-C to stop.",
     ]
+    pbs_servers = [
+        SimulatorServer.for_pbs(
+            scenario, spec.name, host=host, port=port + 1 + i if port else 0,
+            certfile=server.certfile, keyfile=server.keyfile,
+        ).start()
+        for i, spec in enumerate(scenario.pbs_servers)
+    ]  # fmt: skip
+    for pbs, spec in zip(pbs_servers, scenario.pbs_servers, strict=True):
+        lines.append(f"Simulated Proxmox Backup Server {spec.name}: {pbs.base_url}")
+        lines.append(f"  token id:    {spec.token.id}")
+        lines.append(f"  secret:      {spec.token.secret}")
+    lines.append("Press Ctrl-C to stop.")
     print("\n".join(lines), flush=True)
     try:
         while True:
@@ -573,4 +591,6 @@ def serve_forever_cli(scenario_path: str | Path, port: int = 8006, host: str = "
     except KeyboardInterrupt:
         pass
     finally:
+        for pbs in pbs_servers:
+            pbs.stop()
         server.stop()

@@ -1,0 +1,196 @@
+"""`--dump-inventory` for backup servers: servers, datastores, namespaces, retention, matches.
+
+Values come from the servers (comments, job ids): rendered as plain `Text`, never as markup.
+`pbs_inventory_json` gives the same content for `--dump-inventory --json`.
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+from rich.console import Console
+
+from ..collect.pbs_entry import PbsResult
+from ..model import PbsServerInfo
+from ..serialize import to_jsonable
+from .inventory_view import _table
+
+
+def _gib(value: int | None) -> str | None:
+    return None if value is None else f"{value / (1 << 30):,.0f} GiB"
+
+
+def _ns(ns: str) -> str:
+    return ns or "(root)"
+
+
+def pbs_inventory_json(result: PbsResult) -> dict[str, Any]:
+    return {
+        "pbs_servers": [to_jsonable(s) for s in result.servers],
+        "pbs_storage_matches": to_jsonable(result.matches),
+    }
+
+
+def _datastore_rows(servers: tuple[PbsServerInfo, ...]) -> list[list[Any]]:
+    rows = []
+    for server in servers:
+        for ds in server.datastores:
+            ratio = ds.usage_ratio
+            gc = ds.gc
+            gc_text = None
+            if gc is not None:
+                gc_text = (
+                    "never ran"
+                    if not gc.ever_ran
+                    else (
+                        f"{gc.last_run_state or 'running'}"
+                        + (f", {gc.last_run_end:%Y-%m-%d %H:%M}" if gc.last_run_end else "")
+                    )
+                )
+            rows.append(
+                [
+                    server.name,
+                    ds.name,
+                    ds.comment,
+                    f"{ratio:.0%}" if ratio is not None else None,
+                    f"{_gib(ds.used_bytes)} / {_gib(ds.total_bytes)}" if ds.total_bytes else None,
+                    ds.estimated_full.date().isoformat() if ds.estimated_full else None,
+                    gc_text,
+                    ds.gc_schedule,
+                    ds.group_count,
+                    ds.snapshot_count,
+                    ", ".join(ds.privileges) or None,
+                    ds.maintenance,
+                ]
+            )
+    return rows
+
+
+def render_pbs_inventory(result: PbsResult, out: IO[str], width: int | None = None) -> None:
+    console = Console(file=out, width=width or 160, highlight=False, markup=False, emoji=False)
+    servers = result.servers
+    console.print(
+        _table(
+            "Proxmox Backup Servers",
+            ["name", "API URL", "reachable", "version", "datastores"],
+            [[s.name, s.api_url, s.reachable, s.version, len(s.datastores)] for s in servers],
+        )
+    )
+    console.print(
+        _table(
+            "PBS datastores",
+            [
+                "server",
+                "datastore",
+                "comment",
+                "usage",
+                "used / total",
+                "estimated full",
+                "last GC",
+                "GC schedule",
+                "groups",
+                "snapshots",
+                "token privileges",
+                "maintenance",
+            ],
+            _datastore_rows(servers),
+        )
+    )
+    console.print(
+        _table(
+            "PBS namespaces",
+            ["server", "datastore", "namespace"],
+            [
+                [s.name, ds.name, _ns(ns)]
+                for s in servers
+                for ds in s.datastores
+                for ns in ds.namespaces
+            ],
+        )
+    )
+    console.print(
+        _table(
+            "PBS retention (prune jobs)",
+            [
+                "server",
+                "datastore",
+                "namespace",
+                "job",
+                "max depth",
+                "schedule",
+                "enabled",
+                "keep",
+                "last run",
+                "next run",
+            ],
+            [
+                [
+                    r.server,
+                    r.datastore,
+                    _ns(r.namespace or ""),
+                    r.source,
+                    r.max_depth,
+                    r.schedule,
+                    r.enabled,
+                    r.keep or "keep all",
+                    r.last_run_state,
+                    r.next_run.isoformat() if r.next_run else None,
+                ]
+                for s in servers
+                for r in s.retention
+            ],
+        )
+    )
+    console.print(
+        _table(
+            "PBS verification jobs",
+            [
+                "server",
+                "datastore",
+                "namespace",
+                "job",
+                "schedule",
+                "outdated after (days)",
+                "last run",
+                "next run",
+            ],
+            [
+                [
+                    v.server,
+                    v.datastore,
+                    _ns(v.namespace or ""),
+                    v.job_id,
+                    v.schedule,
+                    v.outdated_after_days,
+                    v.last_run_state,
+                    v.next_run.isoformat() if v.next_run else None,
+                ]
+                for s in servers
+                for v in s.verify_jobs
+            ],
+        )
+    )
+    console.print(
+        _table(
+            "PVE storages → PBS",
+            [
+                "PVE storage",
+                "server in storage.cfg",
+                "matched server",
+                "datastore",
+                "namespace",
+                "matched by",
+            ],
+            [
+                [
+                    sid,
+                    m.server_host,
+                    m.location.server if m.location else None,
+                    m.location.datastore if m.location else None,
+                    _ns(m.location.namespace) if m.location else None,
+                    m.method,
+                ]
+                for sid, m in sorted(result.matches.items())
+            ],
+        )
+    )
