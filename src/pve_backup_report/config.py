@@ -50,7 +50,14 @@ class RawSettings(BaseSettings):
     pve_task_history_limit: str | None = None
     pve_task_log_limit: str | None = None
     pve_allow_insecure_http: str | None = None
+    pve_task_history_days: str | None = None
     report_opt_out_tag: str | None = None
+    report_language: str | None = None
+    report_history_db: str | None = None
+    report_history_retention_days: str | None = None
+    backup_max_age_hours: str | None = None
+    backup_max_age_tags: str | None = None
+    backup_max_age_pools: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,12 +74,24 @@ class PveSettings:
     task_history_limit: int = 500
     task_log_limit: int = 10000
     allow_insecure_http: bool = False
+    task_history_days: int | None = None
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    language: str = "en"
+    history_db: Path | None = None  # None: the default path in the user data directory
+    history_retention_days: int = 400
+    max_age_hours: float | None = None
+    max_age_tags: dict[str, float] = field(default_factory=dict)
+    max_age_pools: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Settings:
     pve: PveSettings
     opt_out_tag: str = "no-backup"
+    report: ReportSettings = field(default_factory=ReportSettings)
 
 
 def parse_bool(variable: str, value: str | None, default: bool) -> bool:
@@ -143,6 +162,36 @@ def parse_host(variable: str, entry: str, default_port: int, allow_http: bool) -
     return f"{parts.scheme}://{host_part}:{port or default_port}{path}"
 
 
+def parse_hours(variable: str, value: str | None) -> float | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        hours = float(value.strip())
+    except ValueError:
+        raise ConfigError(variable, "expected a number of hours greater than 0") from None
+    if not 0 < hours <= 24 * 366:
+        raise ConfigError(variable, "expected a number of hours greater than 0 (max 8784)")
+    return hours
+
+
+def parse_hours_map(variable: str, value: str | None) -> dict[str, float]:
+    """`name=hours,name2=hours` (also `;` or spaces between pairs)."""
+    result: dict[str, float] = {}
+    if value is None or not value.strip():
+        return result
+    for pair in re.split(r"[,;\s]+", value.strip()):
+        if not pair:
+            continue
+        name, sep, hours = pair.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(variable, "expected name=hours pairs, e.g. prod=26,lab=170")
+        parsed = parse_hours(variable, hours)
+        if parsed is None:
+            raise ConfigError(variable, "expected name=hours pairs, e.g. prod=26,lab=170")
+        result[name.strip()] = parsed
+    return result
+
+
 def _fingerprint(variable: str, value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
@@ -211,5 +260,25 @@ def validate(raw: RawSettings) -> Settings:
         ),
         task_log_limit=parse_int("PVE_TASK_LOG_LIMIT", raw.pve_task_log_limit, 10000, 50, 1000000),
         allow_insecure_http=allow_http,
+        task_history_days=(
+            parse_int("PVE_TASK_HISTORY_DAYS", raw.pve_task_history_days, 0, 1, 3660)
+            if raw.pve_task_history_days and raw.pve_task_history_days.strip()
+            else None
+        ),
     )
-    return Settings(pve=pve, opt_out_tag=tag)
+    language = (raw.report_language or "en").strip().lower()
+    if language not in ("en", "fr"):
+        raise ConfigError("REPORT_LANGUAGE", "expected en or fr")
+    history_db = (raw.report_history_db or "").strip()
+    report = ReportSettings(
+        language=language,
+        history_db=Path(history_db).expanduser() if history_db else None,
+        history_retention_days=parse_int(
+            "REPORT_HISTORY_RETENTION_DAYS", raw.report_history_retention_days, 400, 1, 36600
+        ),
+        max_age_hours=parse_hours("BACKUP_MAX_AGE_HOURS", raw.backup_max_age_hours),
+        max_age_tags=parse_hours_map("BACKUP_MAX_AGE_TAGS", raw.backup_max_age_tags),
+        max_age_pools=parse_hours_map("BACKUP_MAX_AGE_POOLS", raw.backup_max_age_pools),
+    )
+    return Settings(pve=pve, opt_out_tag=tag, report=report)
+

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import IO
@@ -49,7 +50,8 @@ def _simulate(argv: Sequence[str], err: IO[str]) -> int:
 
 
 def _demo(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
-    from .cli import _setup_logging, build_parser, run
+    from .cli import build_parser, run, setup_logging
+    from .config_pbs import PbsSettings
     from .simulator.scenario import load_scenario
     from .simulator.server import SimulatorServer
     from .simulator.tls import generate_tls
@@ -57,15 +59,42 @@ def _demo(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     parser = build_parser()
     parser.prog = "pve-backup-report demo"
     args = parser.parse_args(list(argv))
-    _setup_logging(args, err)
+    if args.format is None and not args.generate_pdf:
+        args.format = ["pdf", "html", "text"]  # show the summary in the terminal too
+    setup_logging(args, err)
     scenario = load_scenario(demo_scenario_path())
     tls = generate_tls()
     server = SimulatorServer(
         scenario, host="127.0.0.1", port=0, certfile=tls.cert_path, keyfile=tls.key_path
     )
     server.start()
+    pbs_servers = [
+        SimulatorServer.for_pbs(
+            scenario, spec.name, host="127.0.0.1", port=0,
+            certfile=tls.cert_path, keyfile=tls.key_path,
+        ).start()
+        for spec in scenario.pbs_servers
+    ]  # fmt: skip
+    pbs_settings = [
+        PbsSettings(
+            prefix=f"PBS{index:02d}",
+            name=spec.name,
+            api_url=parse_host(f"PBS{index:02d}_API_URL", pbs.base_url, 8007, False),
+            host="127.0.0.1",
+            port=pbs.port,
+            token_id=spec.token.id,
+            token_secret=SecretStr(spec.token.secret),
+            ca_bundle=tls.ca_pem_path,
+            fingerprint=normalize_fingerprint(tls.fingerprint),
+            # the demo storage names pbs01.example.com, which does not resolve here
+            storages=tuple(_demo_storages(scenario, spec.host)),
+        )
+        for index, (spec, pbs) in enumerate(zip(scenario.pbs_servers, pbs_servers, strict=True), 1)
+    ]
     try:
         err.write(f"demo: simulated Proxmox VE cluster listening on {server.base_url}\n")
+        for spec, pbs in zip(scenario.pbs_servers, pbs_servers, strict=True):
+            err.write(f"demo: simulated Proxmox Backup Server {spec.name} on {pbs.base_url}\n")
         settings = Settings(
             pve=PveSettings(
                 base_urls=(parse_host("PVE_HOST", server.base_url, 8006, False),),
@@ -76,6 +105,21 @@ def _demo(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
                 fingerprint=normalize_fingerprint(tls.fingerprint),
             )
         )
-        return run(args, settings, out, err)
+        now = datetime.fromtimestamp(scenario.now, UTC) if scenario.now else None
+        if now is not None:
+            err.write(f"demo: the demo cluster's clock reads {now.isoformat()}\n")
+        args.no_history = True  # never mix the demo into a real history database
+        return run(args, settings, out, err, pbs_settings, now)
     finally:
         server.stop()
+        for pbs in pbs_servers:
+            pbs.stop()
+
+
+def _demo_storages(scenario: object, host: str | None) -> list[str]:
+    storages = getattr(scenario, "storages", [])
+    return [
+        str(s["storage"])
+        for s in storages
+        if s.get("type") == "pbs" and (host is None or s.get("server") == host)
+    ]

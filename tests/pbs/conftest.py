@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from pve_backup_report.analysis.coverage import CoverageResult, compute_coverage
 from pve_backup_report.api.client import ReadOnlyClient
-from pve_backup_report.cli import client_config
+from pve_backup_report.cli.pipeline import client_config
 from pve_backup_report.collect.inventory import collect_inventory
 from pve_backup_report.collect.pbs_entry import PbsResult, collect_pbs
 from pve_backup_report.config import PveSettings, parse_host

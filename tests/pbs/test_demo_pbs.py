@@ -10,7 +10,7 @@ from typing import Any
 
 from pve_backup_report.analysis.coverage import compute_coverage
 from pve_backup_report.api.client import ReadOnlyClient
-from pve_backup_report.cli import client_config
+from pve_backup_report.cli.pipeline import client_config
 from pve_backup_report.collect.evidence import collect_evidence
 from pve_backup_report.collect.inventory import collect_inventory
 from pve_backup_report.collect.pbs_entry import PbsResult, collect_pbs

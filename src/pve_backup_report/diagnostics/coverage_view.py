@@ -6,6 +6,7 @@ against `--dump-coverage --json` keep working with `--dump-report-data`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
 from rich.console import Console
@@ -13,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..analysis.coverage import CoverageResult, GuestCoverage, Verdict
-from ..model import Anomaly, Guest, Inventory
+from ..model import Anomaly, Guest, GuestEvidence, GuestPbs, Inventory, PbsOrphan
 from ..serialize import to_jsonable
 
 VERDICT_STYLE = {
@@ -27,7 +28,32 @@ VERDICT_STYLE = {
 }
 
 
-def guest_json(guest: Guest, cov: GuestCoverage) -> dict[str, Any]:
+def evidence_json(evidence: GuestEvidence | None) -> dict[str, Any]:
+    if evidence is None:
+        return {
+            "latest_backup": None,
+            "last_success": None,
+            "attempts": None,
+            "failures": None,
+            "freshness": None,
+            "next_run": None,
+        }
+    return {
+        "latest_backup": to_jsonable(evidence.latest_backup),
+        "last_success": to_jsonable(evidence.last_success),
+        "attempts": evidence.attempts,
+        "failures": evidence.failures,
+        "freshness": to_jsonable(evidence.freshness),
+        "next_run": to_jsonable(evidence.next_run),
+    }
+
+
+def guest_json(
+    guest: Guest,
+    cov: GuestCoverage,
+    evidence: GuestEvidence | None = None,
+    pbs: GuestPbs | None = None,
+) -> dict[str, Any]:
     return {
         "vmid": guest.vmid,
         "name": guest.name,
@@ -47,6 +73,8 @@ def guest_json(guest: Guest, cov: GuestCoverage) -> dict[str, Any]:
             "indeterminate_by": list(cov.indeterminate_by),
         },
         "excluded_disks": [to_jsonable(d) for d in guest.excluded_disks],
+        **evidence_json(evidence),
+        "pbs": to_jsonable(pbs),
     }
 
 
@@ -62,7 +90,12 @@ def all_anomalies(
 
 
 def coverage_json(
-    inventory: Inventory, coverage: CoverageResult, anomalies: list[Anomaly]
+    inventory: Inventory,
+    coverage: CoverageResult,
+    anomalies: list[Anomaly],
+    evidence: Mapping[int, GuestEvidence] | None = None,
+    pbs: Mapping[int, GuestPbs] | None = None,
+    orphans: Sequence[PbsOrphan] = (),
 ) -> dict[str, Any]:
     jobs = []
     for job in inventory.jobs or ():
@@ -93,16 +126,26 @@ def summary_line(coverage: CoverageResult) -> str:
     return f"{len(coverage.guests)} guests: " + (", ".join(parts) if parts else "none")
 
 
+def _last(evidence: GuestEvidence | None) -> Text:
+    if evidence is None or evidence.latest_backup is None:
+        return Text("no backup in history" if evidence is not None else "-", style="dim")
+    latest = evidence.latest_backup
+    when = latest.started_at.strftime("%Y-%m-%d %H:%M") if latest.started_at else "?"
+    style = {"success": "green", "warning": "yellow", "failure": "red"}.get(latest.result, "")
+    return Text(f"{latest.result} {when}", style=style)
+
+
 def render_coverage(
     inventory: Inventory,
     coverage: CoverageResult,
     anomalies: list[Anomaly],
     out: IO[str],
     width: int | None = None,
+    evidence: Mapping[int, GuestEvidence] | None = None,
 ) -> None:
     console = Console(file=out, width=width or 160, highlight=False, markup=False, emoji=False)
     table = Table(title="Backup coverage", title_justify="left")
-    for column in ("vmid", "name", "type", "node", "verdict", "jobs", "explanation"):
+    for column in ("vmid", "name", "type", "node", "verdict", "jobs", "last backup", "explanation"):
         table.add_column(column, overflow="fold")
     for guest in sorted_guests(inventory, coverage):
         cov = coverage.guests[guest.vmid]
@@ -113,6 +156,7 @@ def render_coverage(
             Text(guest.node),
             Text(cov.status.value, style=VERDICT_STYLE[cov.status]),
             Text(", ".join(r.job_id for r in cov.jobs) or "-"),
+            _last((evidence or {}).get(guest.vmid) if evidence is not None else None),
             Text("; ".join(cov.explanation)),
         )
     console.print(table)

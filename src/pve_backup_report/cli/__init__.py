@@ -1,0 +1,174 @@
+"""Command line: parses arguments, loads settings and wires the layers together.
+
+This package is the only place that knows every layer (config → client → collectors →
+analysis → report → outputs). Everything it calls can be used and tested on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from typing import IO
+
+from ..api.errors import ApiError
+from ..config import ConfigError, Settings, load_settings
+from ..config_pbs import PbsSettings, load_pbs_settings, pbs_environment
+from ..exit_status import ExitStatus
+from .args import build_parser
+from .logs import setup_logging
+
+SUBCOMMANDS = ("demo", "simulate", "schedule", "history")
+
+__all__ = ["build_parser", "main", "run", "setup_logging"]
+
+
+def _warn_insecure(settings: Settings, pbs: list[PbsSettings], stderr: IO[str]) -> None:
+    pve = settings.pve
+    if not pve.verify_tls and pve.fingerprint is None:
+        stderr.write(
+            "WARNING: PVE_VERIFY_TLS=false: the server certificate is NOT verified; anyone on "
+            "the path could read the API token. Prefer PVE_CA_BUNDLE or PVE_TLS_FINGERPRINT.\n"
+        )
+    elif not pve.verify_tls:
+        stderr.write(
+            "WARNING: PVE_VERIFY_TLS=false: only the certificate fingerprint pin is checked.\n"
+        )
+    for block in pbs:
+        if not block.verify_tls and block.fingerprint is None:
+            stderr.write(
+                f"WARNING: {block.prefix}_VERIFY_TLS=false: the certificate of {block.name} is "
+                "NOT verified. Prefer its CA bundle or fingerprint.\n"
+            )
+
+
+def run(
+    args: argparse.Namespace,
+    settings: Settings,
+    out: IO[str],
+    err: IO[str],
+    pbs: list[PbsSettings] | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Run the selected mode with validated settings (shared by the CLI and `demo`);
+    `now` freezes the clock (the demo cluster lives on its own date)."""
+    from . import modes
+    from .pipeline import collect_run
+
+    pbs = pbs or []
+    _warn_insecure(settings, pbs, err)
+    if args.check_api:
+        return _check_api(settings, pbs, out)
+    if args.dump_inventory:
+        run_data = asyncio.run(collect_run(settings, pbs, evidence=False, now=now))
+        return modes.dump_inventory(args, run_data, out)
+    run_data = asyncio.run(collect_run(settings, pbs, now=now))
+    lang = args.lang or settings.report.language
+    report = modes.make_report(run_data, settings, lang, now)
+    if args.dump_coverage:
+        return modes.dump_coverage(args, run_data, report, out)
+    if args.dump_report_data:
+        return modes.dump_report_data(run_data, report, out)
+    if args.check:
+        code = modes.nagios(args, run_data, report, out)
+        if args.format:
+            modes.write_outputs(args, run_data, report, out, err)
+        return code
+    status = modes.run_status(run_data, report)
+    paths, write_status = modes.write_outputs(args, run_data, report, out, err)
+    status = max(status, write_status)
+    if args.send_mail:
+        status = max(status, _send_mail(args, report, paths, err))
+    if not args.no_history and not run_data.verdicts_unknown:
+        from .history_cmd import record
+
+        record(settings, report, int(status), run_data.started_at)
+    return int(status)
+
+
+def _check_api(settings: Settings, pbs: list[PbsSettings], out: IO[str]) -> int:
+    from ..diagnostics.check_api import check_api
+    from ..diagnostics.pbs_check import check_pbs
+    from .modes import print_check
+    from .pipeline import client_config
+
+    async def probes() -> list[object]:
+        from ..api.client import ReadOnlyClient
+
+        async with ReadOnlyClient(client_config(settings.pve)) as client:
+            results = await check_api(client, settings.pve.backup_jobs_endpoint)
+        results += await check_pbs(pbs, timeout=settings.pve.timeout)
+        return list(results)
+
+    results = asyncio.run(probes())
+    return int(print_check(results, out))  # type: ignore[arg-type]
+
+
+def _send_mail(args: argparse.Namespace, report: object, paths: list, err: IO[str]) -> ExitStatus:  # type: ignore[type-arg]
+    from ..outputs.mail import MailDeliveryError, build_message, load_mail_settings, send
+
+    try:
+        mail = load_mail_settings(pbs_environment(args.env_file))
+    except ConfigError as error:
+        err.write(f"configuration error: {error}\n")
+        return ExitStatus.CRITICAL
+    if mail is None:
+        err.write("configuration error: SMTP_HOST: required for --send-mail\n")
+        return ExitStatus.CRITICAL
+    attachments = [p for p in paths if p.suffix in (".pdf", ".csv", ".json")]
+    try:
+        send(mail, build_message(report, attachments), timeout=30)  # type: ignore[arg-type]
+    except MailDeliveryError as error:
+        err.write(f"e-mail not delivered: {error}\n")
+        return ExitStatus.CRITICAL
+    err.write(f"e-mail sent to {', '.join(mail.recipients)}\n")
+    return ExitStatus.OK
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> int:
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] in SUBCOMMANDS:
+        return _subcommand(args_list[0], args_list[1:], out, err)
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    setup_logging(args, err)
+    try:
+        settings = load_settings(args.env_file)
+        pbs, warnings = load_pbs_settings(pbs_environment(args.env_file))
+    except ConfigError as error:
+        if args.check:
+            out.write(f"UNKNOWN - configuration error: {error}\n")
+        err.write(f"configuration error: {error}\n")
+        return int(ExitStatus.UNKNOWN)
+    for warning in warnings:
+        err.write(f"WARNING: {warning}\n")
+    try:
+        return run(args, settings, out, err, pbs)
+    except ApiError as error:  # only reached if a layer forgot to turn it into an anomaly
+        err.write(f"error: {error}\n")
+        return int(ExitStatus.UNKNOWN)
+    except KeyboardInterrupt:
+        err.write("interrupted\n")
+        return int(ExitStatus.UNKNOWN)
+
+
+def _subcommand(name: str, argv: list[str], out: IO[str], err: IO[str]) -> int:
+    if name == "schedule":
+        from ..diagnostics.schedule_cmd import run_schedule
+
+        return run_schedule(argv, out, err)
+    if name == "history":
+        from .history_cmd import run_history
+
+        return run_history(argv, out, err)
+    from ..demo import run_subcommand
+
+    return run_subcommand(name, argv, out, err)

@@ -1,0 +1,71 @@
+"""The argument parser (kept apart so `demo` reuses it verbatim)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .. import __version__
+
+FORMATS = ("pdf", "html", "json", "csv", "md", "text", "prometheus")
+
+
+def formats(value: str) -> list[str]:
+    items = [v.strip().lower() for v in value.split(",") if v.strip()]
+    unknown = [v for v in items if v not in FORMATS]
+    if unknown or not items:
+        raise argparse.ArgumentTypeError(
+            f"unknown format {', '.join(unknown) or '(empty)'}; choose from {', '.join(FORMATS)}"
+        )
+    return items
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pve-backup-report",
+        allow_abbrev=False,
+        description="Read-only backup coverage report for Proxmox VE clusters and Proxmox "
+        "Backup Servers. Subcommands: demo (run against the embedded demo cluster), "
+        "simulate [SCENARIO] (run the simulator), schedule EXPR (check a schedule), "
+        "history (list past runs).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--env-file", type=Path, help="read settings from this file instead of ./.env"
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--check-api", action="store_true", help="test every API endpoint the tool needs"
+    )
+    mode.add_argument("--dump-inventory", action="store_true", help="print what was collected")
+    mode.add_argument(
+        "--dump-coverage", action="store_true", help="print each guest's coverage and evidence"
+    )
+    mode.add_argument(
+        "--dump-report-data", action="store_true", help="print the report model as JSON"
+    )
+    mode.add_argument(
+        "--check", action="store_true", help="Nagios/Icinga plugin mode: one status line, exit 0-3"
+    )
+    parser.add_argument("--json", action="store_true", help="JSON output for --dump-* modes")
+    parser.add_argument(
+        "--format",
+        type=formats,
+        default=None,
+        help=f"comma list of {', '.join(FORMATS)} (default: pdf,html)",
+    )
+    parser.add_argument("--generate-pdf", action="store_true", help="alias: add pdf to --format")
+    parser.add_argument(
+        "--output-dir", default="reports", help="where reports are written ('-' = stdout)"
+    )
+    parser.add_argument("--lang", choices=("en", "fr"), help="report language (REPORT_LANGUAGE)")
+    parser.add_argument("--send-mail", action="store_true", help="e-mail the digest (SMTP_*)")
+    parser.add_argument("--no-history", action="store_true", help="do not read or write history")
+    parser.add_argument("--warning", help="--check: warning thresholds, e.g. not_covered=1")
+    parser.add_argument("--critical", help="--check: critical thresholds")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
+    parser.add_argument(
+        "--log-format", choices=("text", "json"), default="text", help="stderr log format"
+    )
+    return parser

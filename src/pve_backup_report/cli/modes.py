@@ -1,0 +1,161 @@
+"""What each mode does with a run's data: diagnostics, report files, monitoring, e-mail."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from .. import __version__
+from ..config import Settings
+from ..diagnostics.check_api import ProbeResult
+from ..diagnostics.coverage_view import coverage_json, render_coverage
+from ..diagnostics.inventory_view import inventory_json, render_inventory
+from ..diagnostics.pbs_view import pbs_inventory_json, render_pbs_inventory
+from ..exit_status import ExitStatus
+from ..outputs.nagios import nagios_output, parse_thresholds
+from ..outputs.prometheus import prometheus_text, write_textfile
+from ..report.build import build_report
+from ..report.model import Report
+from ..report.render_json import render_json
+from ..report.status import report_exit_status
+from ..report.write import write_reports
+from .pipeline import RunData
+
+log = logging.getLogger("pve_backup_report")
+PROMETHEUS_FILE = "pve-backup-report.prom"
+
+
+def print_check(results: list[ProbeResult], out: IO[str]) -> ExitStatus:
+    for result in results:
+        label = f"{result.probe.name} ({result.probe.path})"
+        if result.ok:
+            out.write(f"OK      {label}: {result.count} item(s)\n")
+        else:
+            out.write(f"FAILED  {label}: {result.error}\n")
+            if result.hint:
+                out.write(f"        hint: {result.hint}\n")
+    failed = sum(1 for r in results if not r.ok)
+    out.write(f"{len(results) - failed}/{len(results)} checks passed\n")
+    return ExitStatus.OK if failed == 0 else ExitStatus.CRITICAL
+
+
+def inventory_status(run: RunData) -> ExitStatus:
+    if run.inventory.jobs is None or not run.inventory.nodes:
+        return ExitStatus.UNKNOWN
+    worst = ExitStatus.OK
+    for anomaly in run.inventory.anomalies:
+        if anomaly.severity.value == "critical":
+            return ExitStatus.CRITICAL
+        worst = ExitStatus.WARNING
+    return worst
+
+
+def dump_inventory(args: argparse.Namespace, run: RunData, out: IO[str]) -> int:
+    if args.json:
+        data: dict[str, Any] = inventory_json(run.inventory)
+        if run.pbs is not None:
+            data["pbs"] = pbs_inventory_json(run.pbs)
+        out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    else:
+        render_inventory(run.inventory, out)
+        if run.pbs is not None:
+            render_pbs_inventory(run.pbs, out)
+    return int(inventory_status(run))
+
+
+def make_report(run: RunData, settings: Settings, lang: str, now: datetime | None = None) -> Report:
+    pve = settings.pve
+    config_summary: dict[str, str | int | float | bool | None] = {
+        "pve_host": ",".join(pve.base_urls),
+        "token_id": pve.token_id,
+        "verify_tls": pve.verify_tls,
+        "tls_fingerprint_pinned": pve.fingerprint is not None,
+        "backup_jobs_endpoint": pve.backup_jobs_endpoint,
+        "task_history_limit": pve.task_history_limit,
+        "task_log_limit": pve.task_log_limit,
+        "task_history_days": pve.task_history_days,
+        "opt_out_tag": settings.opt_out_tag,
+        "max_age_hours": settings.report.max_age_hours,
+        "api_requests": run.requests,
+    }
+    return build_report(
+        run.inventory,
+        run.coverage,
+        run.evidence.guests if run.evidence else None,
+        run.anomalies,
+        generated_at=now or datetime.now().astimezone(),
+        tool_version=__version__,
+        config_summary=config_summary,
+        lang=lang,
+    )
+
+
+def run_status(run: RunData, report: Report) -> ExitStatus:
+    if run.verdicts_unknown:
+        return ExitStatus.UNKNOWN
+    return report_exit_status(report)
+
+
+def dump_coverage(args: argparse.Namespace, run: RunData, report: Report, out: IO[str]) -> int:
+    evidence = run.evidence.guests if run.evidence else None
+    if args.json:
+        data = coverage_json(
+            run.inventory,
+            run.coverage,
+            run.anomalies,
+            evidence,
+            run.pbs.guests if run.pbs else None,
+            run.pbs.orphans if run.pbs else (),
+        )
+        out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    else:
+        render_coverage(run.inventory, run.coverage, run.anomalies, out, evidence=evidence)
+    return int(run_status(run, report))
+
+
+def dump_report_data(run: RunData, report: Report, out: IO[str]) -> int:
+    out.write(render_json(report) + "\n")
+    return int(run_status(run, report))
+
+
+def nagios(args: argparse.Namespace, run: RunData, report: Report, out: IO[str]) -> int:
+    text, code = nagios_output(report, parse_thresholds(args.warning, args.critical))
+    if run.verdicts_unknown:
+        code = int(ExitStatus.UNKNOWN)
+    out.write(text if text.endswith("\n") else text + "\n")
+    return code
+
+
+def write_outputs(
+    args: argparse.Namespace, run: RunData, report: Report, out: IO[str], err: IO[str]
+) -> tuple[list[Path], ExitStatus]:
+    formats = list(args.format or ["pdf", "html"])
+    if args.generate_pdf and "pdf" not in formats:
+        formats.append("pdf")
+    status = ExitStatus.OK
+    paths: list[Path] = []
+    output_dir = Path(args.output_dir)
+    if "prometheus" in formats:
+        formats.remove("prometheus")
+        try:
+            target = output_dir / PROMETHEUS_FILE
+            output_dir.mkdir(parents=True, exist_ok=True)
+            write_textfile(target, prometheus_text(report, run.duration_s, run.requests))
+            paths.append(target)
+        except OSError as error:
+            err.write(f"prometheus: cannot write {error.filename}: {error.strerror}\n")
+            status = ExitStatus.WARNING
+    if formats:
+        errors: dict[str, Exception] = {}
+        paths += write_reports(report, formats, output_dir, out, errors=errors)
+        for fmt, problem in errors.items():
+            err.write(f"{fmt}: {problem}\n")
+            status = ExitStatus.WARNING
+    for path in paths:
+        if str(path) != "-":
+            err.write(f"written: {path}\n")
+    return paths, status

@@ -1,0 +1,114 @@
+"""One run's collection and analysis: config → client → collectors → analysis.
+
+Everything happens inside one PVE client (one connection pool, one request counter); the PBS
+servers get their own clients inside `collect_pbs`. Each stage can be skipped by the mode that
+does not need it (e.g. `--dump-inventory` needs no task history).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..analysis.coverage import CoverageResult, compute_coverage
+from ..analysis.crosscheck import cross_check
+from ..api.client import ClientConfig, ReadOnlyClient, pve_authorization
+from ..collect.evidence import EvidenceResult, collect_evidence
+from ..collect.inventory import collect_inventory
+from ..collect.pbs_entry import PbsResult, collect_pbs
+from ..config import PveSettings, Settings
+from ..config_pbs import PbsSettings
+from ..diagnostics.coverage_view import all_anomalies
+from ..model import Anomaly, Inventory
+
+
+@dataclass(frozen=True)
+class RunData:
+    inventory: Inventory
+    coverage: CoverageResult
+    evidence: EvidenceResult | None
+    pbs: PbsResult | None
+    anomalies: list[Anomaly]
+    requests: int
+    started_at: datetime
+    duration_s: float
+
+    @property
+    def verdicts_unknown(self) -> bool:
+        """The job list or the guest list could not be read: no verdict can be trusted."""
+        return self.inventory.jobs is None or any(
+            a.code == "guests_unavailable" for a in self.inventory.anomalies
+        )
+
+
+def client_config(pve: PveSettings) -> ClientConfig:
+    return ClientConfig(
+        base_urls=pve.base_urls,
+        authorization=pve_authorization(pve.token_id, pve.token_secret),
+        verify_tls=pve.verify_tls,
+        ca_bundle=pve.ca_bundle,
+        fingerprint=pve.fingerprint,
+        timeout=pve.timeout,
+        max_concurrency=pve.max_concurrency,
+        allow_http=pve.allow_insecure_http,
+    )
+
+
+async def collect_run(
+    settings: Settings,
+    pbs_settings: list[PbsSettings],
+    *,
+    evidence: bool = True,
+    pbs: bool = True,
+    now: datetime | None = None,
+) -> RunData:
+    """Collect and analyse; `now` freezes the clock (the demo cluster lives on its own date)."""
+    pve = settings.pve
+    started_at = now or datetime.now().astimezone()
+    clock = time.monotonic()
+    async with ReadOnlyClient(client_config(pve)) as client:
+        inventory = await collect_inventory(client, pve.base_urls[0], pve.backup_jobs_endpoint)
+        coverage = compute_coverage(inventory, settings.opt_out_tag)
+        evidence_result = None
+        if evidence and inventory.jobs is not None:
+            report = settings.report
+            evidence_result = await collect_evidence(
+                client,
+                inventory,
+                coverage,
+                task_history_limit=pve.task_history_limit,
+                task_log_limit=pve.task_log_limit,
+                history_days=pve.task_history_days,
+                now=started_at,
+                global_max_age_hours=report.max_age_hours,
+                tag_max_age=report.max_age_tags,
+                pool_max_age=report.max_age_pools,
+            )
+        pbs_result = None
+        if pbs:
+            pbs_result = await collect_pbs(
+                pbs_settings,
+                inventory,
+                coverage,
+                evidence_result.guests if evidence_result else None,
+                client,
+                now=started_at,
+                timeout=pve.timeout,
+            )
+        requests = client.request_count + (pbs_result.request_count if pbs_result else 0)
+    extra = cross_check(inventory.not_backed_up, coverage.guests)
+    if evidence_result is not None:
+        extra.extend(evidence_result.anomalies)
+    if pbs_result is not None:
+        extra.extend(pbs_result.anomalies)
+    return RunData(
+        inventory=inventory,
+        coverage=coverage,
+        evidence=evidence_result,
+        pbs=pbs_result,
+        anomalies=all_anomalies(inventory, coverage, extra),
+        requests=requests,
+        started_at=started_at,
+        duration_s=time.monotonic() - clock,
+    )
