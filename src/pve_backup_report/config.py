@@ -281,4 +281,3 @@ def validate(raw: RawSettings) -> Settings:
         max_age_pools=parse_hours_map("BACKUP_MAX_AGE_POOLS", raw.backup_max_age_pools),
     )
     return Settings(pve=pve, opt_out_tag=tag, report=report)
-
