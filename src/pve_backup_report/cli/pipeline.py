@@ -8,6 +8,7 @@ does not need it (e.g. `--dump-inventory` needs no task history).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -62,16 +63,20 @@ async def collect_run(
     evidence: bool = True,
     pbs: bool = True,
     now: datetime | None = None,
+    stage: Callable[[str], None] | None = None,
 ) -> RunData:
     """Collect and analyse; `now` freezes the clock (the demo cluster lives on its own date)."""
     pve = settings.pve
     started_at = now or datetime.now().astimezone()
     clock = time.monotonic()
+    tell = stage or (lambda _text: None)
     async with ReadOnlyClient(client_config(pve)) as client:
+        tell("Reading the cluster inventory…")
         inventory = await collect_inventory(client, pve.base_urls[0], pve.backup_jobs_endpoint)
         coverage = compute_coverage(inventory, settings.opt_out_tag)
         evidence_result = None
         if evidence and inventory.jobs is not None:
+            tell(f"Reading backup task history of {len(inventory.nodes)} node(s)…")
             report = settings.report
             evidence_result = await collect_evidence(
                 client,
@@ -87,6 +92,7 @@ async def collect_run(
             )
         pbs_result = None
         if pbs:
+            tell("Reading backup servers…")
             pbs_result = await collect_pbs(
                 pbs_settings,
                 inventory,

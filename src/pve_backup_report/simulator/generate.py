@@ -801,7 +801,7 @@ def generate_scenario(
                     continue
                 roll = rng.random()
                 outcome = "ok" if roll < 0.965 else "warn" if roll < 0.985 else "fail"
-                duration = rng.randint(8, 40) if guest["type"] == "lxc" else rng.randint(10, 300)
+                duration = rng.randint(8, 40) if found["type"] == "lxc" else rng.randint(10, 300)
                 if outcome == "fail":
                     duration = 4
                 if cursor + duration > now:

@@ -193,6 +193,7 @@ class _Quiet:
 class _RequestHandler(_Quiet, BaseHTTPRequestHandler):
     server: _TlsHttpServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else Nagle + delayed ACK stall each response ~40 ms
     server_version = "pve-api-daemon/3.0"
     sys_version = ""
     timeout = 30
