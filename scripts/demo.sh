@@ -9,5 +9,5 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[pdf]'
+.venv/bin/python -m pip install -q -e '.[pdf]' 2> >(grep -v 'WARNING: Location' >&2)
 exec .venv/bin/pve-backup-report demo "$@"

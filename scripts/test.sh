@@ -24,7 +24,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[test,pdf]'
+.venv/bin/python -m pip install -q -e '.[test,pdf]' 2> >(grep -v 'WARNING: Location' >&2)
 
 echo "== ruff"
 .venv/bin/ruff check src tests benchmarks
