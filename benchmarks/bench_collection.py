@@ -7,13 +7,20 @@ collection in a fresh process per configuration (the client's concurrency, then 
 baseline) and prints wall time, HTTP requests by route (the simulator's ``request_counts``),
 logs read and the peak RSS of the collecting process.
 
+Incremental collection (issue 7): then two more runs at the client's concurrency share one
+task-log cache in a temporary SQLite database: the first fills it, the second (same unchanged
+cluster) takes the parsed logs from it. Both request counts and their ratio are printed, and
+the evidence of both runs is compared (a digest of every guest's evidence and the anomalies).
+
     .venv/bin/python benchmarks/bench_collection.py [--small] [--latency-ms 20] [--concurrency 8]
+        [--no-baseline] [--no-cache-runs]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import multiprocessing as mp
 import platform
@@ -27,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 NOW = datetime(2025, 11, 26, 7, 0, tzinfo=UTC)
+LOG_ROUTE = "/nodes/{node}/tasks/{upid}/log"
 
 
 def _serve(scenario_path: str, conn: Connection, nodelay: bool) -> None:
@@ -54,13 +62,16 @@ def _serve(scenario_path: str, conn: Connection, nodelay: bool) -> None:
             return
 
 
-async def _collect(api: tuple[str, str, str, str], concurrency: int) -> dict[str, Any]:
+async def _collect(
+    api: tuple[str, str, str, str], concurrency: int, cache_db: str | None = None
+) -> dict[str, Any]:
     from pydantic import SecretStr
 
     from pve_backup_report.analysis.coverage import compute_coverage
     from pve_backup_report.api.client import ClientConfig, ReadOnlyClient, pve_authorization
     from pve_backup_report.collect.evidence import collect_evidence
     from pve_backup_report.collect.inventory import collect_inventory
+    from pve_backup_report.collect.log_cache import SqliteTaskLogCache
 
     url, ca, token_id, secret = api
     config = ClientConfig(
@@ -84,6 +95,7 @@ async def _collect(api: tuple[str, str, str, str], concurrency: int) -> dict[str
             history_days=None,
             now=NOW,
             wave_size=2 * concurrency,
+            log_cache=SqliteTaskLogCache(Path(cache_db), NOW) if cache_db else None,
         )
         done = time.perf_counter()
     results = [g.latest_backup.result for g in evidence.guests.values() if g.latest_backup]
@@ -95,16 +107,22 @@ async def _collect(api: tuple[str, str, str, str], concurrency: int) -> dict[str
         "requests": client.request_count,
         "tasks_seen": evidence.tasks_seen,
         "logs_fetched": evidence.logs_fetched,
+        "logs_from_cache": evidence.logs_from_cache,
         "guests": len(inventory.guests),
         "with_latest": len(results),
         "results": {r: results.count(r) for r in sorted(set(results))},
         "anomalies": len(evidence.anomalies),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "evidence_digest": hashlib.sha256(
+            repr((sorted(evidence.guests.items()), evidence.anomalies)).encode()
+        ).hexdigest()[:16],
     }
 
 
-def _client_process(api: tuple[str, str, str, str], concurrency: int, conn: Connection) -> None:
-    conn.send(asyncio.run(_collect(api, concurrency)))
+def _client_process(
+    api: tuple[str, str, str, str], concurrency: int, conn: Connection, cache_db: str | None
+) -> None:
+    conn.send(asyncio.run(_collect(api, concurrency, cache_db)))
 
 
 def _machine() -> dict[str, str]:
@@ -131,6 +149,9 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--no-baseline", action="store_true", help="skip the concurrency-1 run")
     parser.add_argument(
+        "--no-cache-runs", action="store_true", help="skip the two runs with a task-log cache"
+    )
+    parser.add_argument(
         "--nagle", action="store_true", help="keep the simulator's Nagle stall (~40 ms/request)"
     )
     args = parser.parse_args()
@@ -156,25 +177,45 @@ def main() -> int:
     server = ctx.Process(target=_serve, args=(str(path), child, not args.nagle), daemon=True)
     server.start()
     api = parent.recv()
-    levels = [args.concurrency] + ([] if args.no_baseline or args.concurrency == 1 else [1])
+    runs: list[tuple[str, int, str | None]] = [
+        (f"concurrency {args.concurrency}", args.concurrency, None)
+    ]
+    if not (args.no_baseline or args.concurrency == 1):
+        runs.append(("concurrency 1", 1, None))
+    cache_db = str(folder / "history.sqlite3")
+    if not args.no_cache_runs:
+        runs.append(("cache run 1 (empty cache)", args.concurrency, cache_db))
+        runs.append(("cache run 2 (same cluster)", args.concurrency, cache_db))
+    cached: list[dict[str, Any]] = []
     try:
-        for level in levels:
+        for title, level, db in runs:
             mine, theirs = ctx.Pipe()
-            worker = ctx.Process(target=_client_process, args=(api, level, theirs))
+            worker = ctx.Process(target=_client_process, args=(api, level, theirs, db))
             worker.start()
             result = mine.recv()
             worker.join()
             parent.send("counts")
             counts = parent.recv()
-            print(f"\n== concurrency {level} ==")
+            print(f"\n== {title} ==")
             print(json.dumps(result, indent=1))
             print("requests by route:")
             for route, count in sorted(counts.items(), key=lambda kv: -kv[1]):
                 print(f"  {count:7d}  {route}")
+            if db is not None:
+                cached.append(result | {"log_route": counts.get(LOG_ROUTE, 0)})
     finally:
         parent.send("stop")
         parent.recv()
         server.join(timeout=10)
+    if len(cached) == 2:
+        first, second = cached
+        print("\n== incremental collection ==")
+        print(f"requests: first run {first['requests']}, second run {second['requests']}, "
+              f"ratio {first['requests'] / max(second['requests'], 1):.2f}x")  # fmt: skip
+        print(f"log requests: first run {first['log_route']}, second run {second['log_route']}")
+        print(f"wall time: first run {first['wall_s']} s, second run {second['wall_s']} s")
+        same = first["evidence_digest"] == second["evidence_digest"]
+        print(f"evidence identical: {same}")
     return 0
 
 

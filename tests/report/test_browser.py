@@ -16,7 +16,7 @@ import pytest
 
 from pve_backup_report.report.render_html import render_html
 
-from .scenario import build
+from .scenario_full import build_full as build
 from .tools import ARTIFACTS, chromium
 
 WRAPPER = """<!DOCTYPE html><html><head><meta charset="utf-8">

@@ -9,7 +9,7 @@ import pytest
 
 from pve_backup_report.report.render_pdf import pdf_available, render_pdf
 
-from .scenario import build
+from .scenario_full import build_full as build
 from .tools import ARTIFACTS, need, tool
 
 
@@ -34,8 +34,8 @@ def test_pdf_pages_and_text(tmp_path: Path, lang: str) -> None:
     pdftoppm = tool("pdftoppm")
     subprocess.run([pdftoppm, "-png", "-r", "40", str(pdf), str(tmp_path / "page")], check=True)
     pages = sorted(tmp_path.glob("page-*.png"))
-    # cover, contents, then one section per page at least (7 sections)
-    assert len(pages) >= 9
+    # cover, contents, then one section per page at least (10 sections)
+    assert len(pages) >= 12
     text = _text(pdf)
     title = "Backup coverage report" if lang == "en" else "Rapport de couverture des sauvegardes"
     assert text.count(title) >= len(pages) - 1  # cover + running header on every other page
@@ -48,6 +48,10 @@ def test_pdf_pages_and_text(tmp_path: Path, lang: str) -> None:
     assert toc in text
     if lang == "fr":
         assert "26/11/2026" in text
+    servers = "Backup servers" if lang == "en" else "Serveurs de sauvegarde"
+    changes = "Changes since the previous" if lang == "en" else "Changements depuis le rapport"
+    assert servers in text and changes in text
+    assert "vm/999" in text  # an orphaned backup group
 
 
 def test_pdf_artifact(tmp_path: Path) -> None:

@@ -110,7 +110,7 @@ def test_markdown(lang: str) -> None:
     assert "<script" not in md and "<b>" not in md
     table_lines = [line for line in md.splitlines() if line.startswith("| 10")]
     assert len(table_lines) == 9
-    assert all(line.count(" | ") == 10 for line in table_lines)  # 11 columns, no stray pipe
+    assert all(line.count(" | ") == 11 for line in table_lines)  # 12 columns, no stray pipe
 
 
 def test_markdown_cell() -> None:

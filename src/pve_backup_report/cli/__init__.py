@@ -66,7 +66,7 @@ def run(
         return modes.dump_inventory(args, run_data, out)
     run_data = asyncio.run(collect_run(settings, pbs, now=now))
     lang = args.lang or settings.report.language
-    report = modes.make_report(run_data, settings, lang, now)
+    report = modes.make_report(run_data, settings, lang, now, history=not args.no_history)
     if args.dump_coverage:
         return modes.dump_coverage(args, run_data, report, out)
     if args.dump_report_data:

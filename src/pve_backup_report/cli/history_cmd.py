@@ -1,4 +1,5 @@
-"""Recording each run in the history database, and `pve-backup-report history`."""
+"""Recording each run in the history database, reading it for the report, and
+`pve-backup-report history`."""
 
 from __future__ import annotations
 
@@ -6,18 +7,18 @@ import argparse
 import logging
 import sqlite3
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
 
 from ..config import ConfigError, Settings, load_settings
 from ..history.store import (
-    AnomalyRecord,
-    GuestRecord,
     HistoryStore,
     RunRecord,
     default_history_path,
 )
+from ..report.history_records import anomaly_records, guest_records, run_summary
+from ..report.history_view import GRID_DAYS, TREND_RUNS, HistorySource
 from ..report.model import Report
 
 log = logging.getLogger("pve_backup_report")
@@ -28,32 +29,11 @@ def history_path(settings: Settings) -> Path:
 
 
 def record(settings: Settings, report: Report, exit_code: int, started_at: datetime) -> None:
-    """Store the run; a history problem is logged, never fatal (the report is what matters)."""
-    guests = [
-        GuestRecord(
-            vmid=g.vmid,
-            name=g.name,
-            verdict=g.coverage.status,
-            latest_result=g.latest_backup.result if g.latest_backup else None,
-            latest_at=g.latest_backup.started_at if g.latest_backup else None,
-            last_success_at=g.last_success.started_at if g.last_success else None,
-            freshness=g.freshness.status if g.freshness else None,
-        )
-        for g in report.guests
-    ]
-    anomalies = [
-        AnomalyRecord(a.severity.value, a.component, a.code, a.message) for a in report.anomalies
-    ]
-    summary = dict(report.summary.verdicts)
-    summary.update(
-        {
-            "guests_total": report.summary.guests_total,
-            "last_failed": report.summary.last_failed or 0,
-            "stale": report.summary.stale or 0,
-            "anomalies_critical": report.summary.anomalies_critical,
-            "anomalies_warning": report.summary.anomalies_warning,
-        }
-    )
+    """Store the run; a history problem is logged, never fatal (the report is what matters).
+    The rows come from `report.history_records`, which the next report compares with."""
+    guests = guest_records(report)
+    anomalies = anomaly_records(report)
+    summary = run_summary(report)
     run = RunRecord(
         cluster=report.cluster.name or report.cluster.api_url,
         started_at=started_at,
@@ -70,6 +50,28 @@ def record(settings: Settings, report: Report, exit_code: int, started_at: datet
             store.prune(run.finished_at, settings.report.history_retention_days)
     except (OSError, sqlite3.Error, RuntimeError) as error:
         log.warning("history not recorded: %s", error)
+
+
+def load_history(settings: Settings, cluster: str, now: datetime) -> HistorySource | None:
+    """What the history knew before this run (read BEFORE recording it). None when there is
+    no database yet (nothing is created here) or it cannot be read: the report then says so."""
+    path = history_path(settings)
+    if not path.is_file():
+        return None
+    try:
+        with HistoryStore(path) as store:
+            recent = store.runs(cluster, limit=TREND_RUNS - 1)
+            previous = store.load_run(recent[0].run_id) if recent else None
+            day = now.date()
+            daily = store.daily_results(cluster, day, GRID_DAYS)
+    except (OSError, sqlite3.Error, RuntimeError, KeyError, ValueError) as error:
+        log.warning("history not read: %s", error)
+        return None
+    # a run recorded "in the future" (clock change, demo clock) is not a previous run
+    recent = [r for r in recent if r.started_at <= now + timedelta(minutes=1)]
+    if previous is not None and not any(r.run_id == previous.run_id for r in recent):
+        previous = None
+    return HistorySource(previous, recent, daily)
 
 
 def run_history(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:

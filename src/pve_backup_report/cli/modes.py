@@ -19,6 +19,7 @@ from ..exit_status import ExitStatus
 from ..outputs.nagios import nagios_output, parse_thresholds
 from ..outputs.prometheus import prometheus_text, write_textfile
 from ..report.build import build_report
+from ..report.history_records import with_history
 from ..report.model import Report
 from ..report.render_json import render_json
 from ..report.status import report_exit_status
@@ -67,7 +68,15 @@ def dump_inventory(args: argparse.Namespace, run: RunData, out: IO[str]) -> int:
     return int(inventory_status(run))
 
 
-def make_report(run: RunData, settings: Settings, lang: str, now: datetime | None = None) -> Report:
+def make_report(
+    run: RunData,
+    settings: Settings,
+    lang: str,
+    now: datetime | None = None,
+    *,
+    history: bool = False,
+) -> Report:
+    """`history`: compare with the runs stored so far (read before this run is recorded)."""
     pve = settings.pve
     config_summary: dict[str, str | int | float | bool | None] = {
         "pve_host": ",".join(pve.base_urls),
@@ -82,7 +91,7 @@ def make_report(run: RunData, settings: Settings, lang: str, now: datetime | Non
         "max_age_hours": settings.report.max_age_hours,
         "api_requests": run.requests,
     }
-    return build_report(
+    report = build_report(
         run.inventory,
         run.coverage,
         run.evidence.guests if run.evidence else None,
@@ -91,7 +100,16 @@ def make_report(run: RunData, settings: Settings, lang: str, now: datetime | Non
         tool_version=__version__,
         config_summary=config_summary,
         lang=lang,
+        pbs=run.pbs,
     )
+    if history and not run.verdicts_unknown:
+        from .history_cmd import load_history
+
+        cluster = report.cluster.name or report.cluster.api_url
+        source = load_history(settings, cluster, report.generated_at)
+        if source is not None:
+            report = with_history(report, source)
+    return report
 
 
 def run_status(run: RunData, report: Report) -> ExitStatus:

@@ -17,6 +17,7 @@ from ..analysis.crosscheck import cross_check
 from ..api.client import ClientConfig, ReadOnlyClient, pve_authorization
 from ..collect.evidence import EvidenceResult, collect_evidence
 from ..collect.inventory import collect_inventory
+from ..collect.log_cache import TaskLogCache
 from ..collect.pbs_entry import PbsResult, collect_pbs
 from ..config import PveSettings, Settings
 from ..config_pbs import PbsSettings
@@ -64,8 +65,13 @@ async def collect_run(
     pbs: bool = True,
     now: datetime | None = None,
     stage: Callable[[str], None] | None = None,
+    log_cache: TaskLogCache | None = None,
 ) -> RunData:
-    """Collect and analyse; `now` freezes the clock (the demo cluster lives on its own date)."""
+    """Collect and analyse; `now` freezes the clock (the demo cluster lives on its own date).
+
+    ``log_cache`` (e.g. `SqliteTaskLogCache` on the history database) saves re-reading the logs
+    of finished tasks parsed by an earlier run; the result is the same with or without it.
+    """
     pve = settings.pve
     started_at = now or datetime.now().astimezone()
     clock = time.monotonic()
@@ -89,6 +95,7 @@ async def collect_run(
                 global_max_age_hours=report.max_age_hours,
                 tag_max_age=report.max_age_tags,
                 pool_max_age=report.max_age_pools,
+                log_cache=log_cache,
             )
         pbs_result = None
         if pbs:

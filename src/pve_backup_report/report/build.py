@@ -3,28 +3,35 @@
 Pure (no I/O besides reading the packaged translation catalogue): every count, ordering and
 "needs attention" decision is taken here, so every format tells the same story. Evidence may
 be absent (`None`): the evidence fields then stay `None` and the report says "not collected"
-rather than pretending nothing failed.
+rather than pretending nothing failed. The same holds for backup server data (`pbs`): without
+it the "not verified" count is `None` ("not collected"), never 0.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..analysis.calendar import CalendarError, describe, next_event, parse_schedule
 from ..analysis.coverage import CoverageResult, GuestCoverage, Verdict
+from ..analysis.pbs_checks import PbsThresholds
+from ..collect.pbs_entry import PbsResult
 from ..model import (
     Anomaly,
     BackupAttempt,
     BackupJob,
     Guest,
     GuestEvidence,
+    GuestPbs,
     Inventory,
     JSONScalar,
+    PbsDatastore,
+    PbsServerInfo,
     Severity,
 )
 from .explain import explain_coverage, explain_freshness
+from .history_view import HistoryView
 from .i18n import Translator
 from .model import (
     CRITICAL_REASONS,
@@ -33,14 +40,18 @@ from .model import (
     AttentionReason,
     ClusterInfo,
     CoverageInfo,
+    DatastoreRow,
+    GcState,
     GuestRow,
     JobRow,
     Level,
     NodeRow,
+    PbsServerRow,
     Report,
     SelectionInfo,
     StorageRow,
     Summary,
+    UsageLevel,
 )
 
 _VERDICT_REASON: dict[Verdict, AttentionReason] = {
@@ -63,14 +74,19 @@ def build_report(
     tool_version: str,
     config_summary: Mapping[str, JSONScalar],
     lang: str,
+    pbs: PbsResult | None = None,
+    history: HistoryView | None = None,
 ) -> Report:
-    """`anomalies` may already include the inventory's and coverage's: duplicates are dropped."""
+    """`anomalies` may already include the inventory's and coverage's: duplicates are dropped.
+    `pbs`: the backup server results (None: not collected); `history`: see `history_view`."""
     if generated_at.tzinfo is None:
         raise ValueError("generated_at must be timezone-aware")
     tr = Translator(lang, generated_at.tzinfo)
     opt_out_tag = str(config_summary.get("opt_out_tag") or "no-backup")
     jobs = tuple(_job_row(tr, inventory, coverage, j, generated_at) for j in inventory.jobs or ())
     next_by_job = {j.job_id: j.next_run for j in jobs}
+    pbs_collected = pbs is not None and bool(pbs.servers or pbs.guests)
+    no_snapshot = _pbs_no_snapshot(pbs.anomalies if pbs else (), anomalies)
     guests = tuple(
         _guest_row(
             tr,
@@ -82,6 +98,8 @@ def build_report(
             generated_at,
             next_by_job,
             opt_out_tag,
+            pbs.guests.get(g.vmid) if pbs is not None else None,
+            g.vmid in no_snapshot,
         )
         for g in sorted(inventory.guests, key=lambda g: g.vmid)
     )
@@ -101,14 +119,36 @@ def build_report(
         lang=lang,
         cluster=_cluster(inventory),
         configuration=dict(config_summary),
-        summary=_summary(guests, merged, evidence is not None),
+        summary=_summary(guests, merged, evidence is not None, pbs_collected),
         guests=guests,
         attention=tuple(g.vmid for g in attention),
         jobs=jobs,
         storages=tuple(_storage_row(inventory, s.storage_id) for s in inventory.storages),
         anomalies=tuple(merged),
         evidence_collected=evidence is not None,
+        pbs_collected=pbs_collected,
+        pbs_servers=tuple(_server_row(s, generated_at) for s in pbs.servers) if pbs else (),
+        pbs_orphans=tuple(
+            sorted(
+                pbs.orphans if pbs else (),
+                key=lambda o: (o.server, o.datastore, o.namespace, o.backup_type, o.backup_id),
+            )
+        ),
+        history=history,
     )
+
+
+def _pbs_no_snapshot(*groups: Sequence[Anomaly]) -> frozenset[int]:
+    """Guests the PBS checks found without any snapshot where their jobs write. Taken from the
+    anomaly (not re-derived) because only the collection knows whether the namespace could be
+    listed: an unreadable datastore must not read as "no snapshot"."""
+    out: set[int] = set()
+    for group in groups:
+        for a in group:
+            vmid = a.details.get("vmid")
+            if a.code == "pbs_no_snapshot" and isinstance(vmid, int):
+                out.add(vmid)
+    return frozenset(out)
 
 
 def _cluster(inv: Inventory) -> ClusterInfo:
@@ -139,7 +179,9 @@ def _when(attempt: BackupAttempt | None) -> datetime | None:
     return attempt.ended_at or attempt.started_at
 
 
-def _reasons(cov: GuestCoverage, ev: GuestEvidence | None) -> tuple[AttentionReason, ...]:
+def _reasons(
+    cov: GuestCoverage, ev: GuestEvidence | None, pbs: GuestPbs | None, no_snapshot: bool
+) -> tuple[AttentionReason, ...]:
     reasons: list[AttentionReason] = []
     if cov.status in _VERDICT_REASON:
         reasons.append(_VERDICT_REASON[cov.status])
@@ -154,7 +196,24 @@ def _reasons(cov: GuestCoverage, ev: GuestEvidence | None) -> tuple[AttentionRea
             reasons.append("no_success")
         elif fresh == "stale":
             reasons.append("stale")
+    if cov.status in _DELIBERATE:
+        return tuple(reasons)
+    if no_snapshot:
+        reasons.append("pbs_no_snapshot")
+    state = pbs_verify_state(pbs)
+    if state == "failed":
+        reasons.append("pbs_verify_failed")
+    elif state == "never":
+        reasons.append("pbs_not_verified")
     return tuple(reasons)
+
+
+def pbs_verify_state(pbs: GuestPbs | None) -> str | None:
+    """`ok`, `failed`, `never` (latest snapshot never verified) or None (no snapshot known)."""
+    latest = pbs.latest_snapshot if pbs else None
+    if latest is None:
+        return None
+    return latest.verify_state or "never"
 
 
 def _guest_row(
@@ -167,9 +226,11 @@ def _guest_row(
     now: datetime,
     next_by_job: Mapping[str, datetime | None],
     opt_out_tag: str,
+    pbs: GuestPbs | None = None,
+    no_snapshot: bool = False,
 ) -> GuestRow:
     cov = coverage.guests.get(guest.vmid) or GuestCoverage(guest.vmid, Verdict.INDETERMINATE)
-    reasons = _reasons(cov, ev)
+    reasons = _reasons(cov, ev, pbs, no_snapshot)
     level: Level | None = None
     if reasons:
         level = "critical" if CRITICAL_REASONS.intersection(reasons) else "warning"
@@ -206,6 +267,7 @@ def _guest_row(
         freshness=ev.freshness if ev else None,
         next_run=next_run,
         last_success_age_hours=age,
+        pbs=pbs,
         attention_level=level,
         attention=reasons,
         explanation_text=explain_coverage(tr, inv, guest, cov, coverage.selections, opt_out_tag)
@@ -310,7 +372,9 @@ def _age_buckets(guests: Sequence[GuestRow]) -> tuple[AgeBucket, ...]:
     return tuple(AgeBucket(code, n) for code, n in counts.items())
 
 
-def _summary(guests: Sequence[GuestRow], anomalies: Sequence[Anomaly], collected: bool) -> Summary:
+def _summary(
+    guests: Sequence[GuestRow], anomalies: Sequence[Anomaly], collected: bool, pbs_collected: bool
+) -> Summary:
     verdicts = {v.value: 0 for v in Verdict}
     for g in guests:
         verdicts[g.coverage.status] += 1
@@ -326,10 +390,80 @@ def _summary(guests: Sequence[GuestRow], anomalies: Sequence[Anomaly], collected
         indeterminate=verdicts[Verdict.INDETERMINATE],
         last_failed=failed if collected else None,
         stale=stale if collected else None,
-        not_verified=None,
+        not_verified=(
+            sum(1 for g in guests if {"pbs_verify_failed", "pbs_not_verified"} & set(g.attention))
+            if pbs_collected
+            else None
+        ),
         anomalies_critical=severities[Severity.CRITICAL],
         anomalies_warning=severities[Severity.WARNING],
         anomalies_info=severities[Severity.INFO],
         verdicts=verdicts,
         age_buckets=_age_buckets(guests) if collected else (),
+    )
+
+
+# --------------------------------------------------------------------------- backup servers
+def _usage_level(ratio: float | None, th: PbsThresholds) -> UsageLevel | None:
+    if ratio is None:
+        return None
+    if ratio >= th.usage_critical:
+        return "critical"
+    return "warning" if ratio >= th.usage_warning else "ok"
+
+
+def gc_state(ds: PbsDatastore, now: datetime, th: PbsThresholds | None = None) -> GcState:
+    """The garbage collection's state, with the same thresholds as the PBS anomalies."""
+    gc = ds.gc
+    if gc is None:
+        return "unknown"
+    if not gc.ever_ran:
+        return "never"
+    if gc.last_run_state is None:
+        return "running"
+    if gc.last_run_state != "OK" and not gc.last_run_state.startswith("WARNINGS"):
+        return "failed"
+    limit = timedelta(days=(th or PbsThresholds()).gc_max_age_days)
+    if gc.last_run_end is not None and now - gc.last_run_end > limit:
+        return "outdated"
+    return "ok"
+
+
+def _datastore_row(ds: PbsDatastore, now: datetime, th: PbsThresholds) -> DatastoreRow:
+    ratio = ds.usage_ratio
+    return DatastoreRow(
+        server=ds.server,
+        name=ds.name,
+        comment=ds.comment,
+        maintenance=ds.maintenance,
+        total_bytes=ds.total_bytes,
+        used_bytes=ds.used_bytes,
+        avail_bytes=ds.avail_bytes,
+        usage_percent=None if ratio is None else round(100.0 * ratio, 1),
+        usage_level=_usage_level(ratio, th),
+        estimated_full=ds.estimated_full,
+        gc=ds.gc,
+        gc_state=gc_state(ds, now, th),
+        verify_new=ds.verify_new,
+        namespaces=ds.namespaces,
+        group_count=ds.group_count,
+        snapshot_count=ds.snapshot_count,
+    )
+
+
+def _server_row(server: PbsServerInfo, now: datetime) -> PbsServerRow:
+    th = PbsThresholds()
+    return PbsServerRow(
+        name=server.name,
+        api_url=server.api_url,
+        reachable=server.reachable,
+        version=server.version,
+        fingerprint=server.fingerprint,
+        datastores=tuple(_datastore_row(ds, now, th) for ds in server.datastores),
+        retention=tuple(
+            sorted(server.retention, key=lambda p: (p.datastore, p.namespace or "", p.source))
+        ),
+        verify_jobs=tuple(
+            sorted(server.verify_jobs, key=lambda j: (j.datastore, j.namespace or "", j.job_id))
+        ),
     )

@@ -60,6 +60,11 @@ class Translator:
         unit = f"{NNBSP}%" if self.lang == "fr" else "%"
         return self.number(value, 0 if value in (0.0, 100.0) else 1) + unit
 
+    def pct(self, value: float, digits: int = 1) -> str:
+        """An already computed percentage (`87.5` → `87.5%`, French `87,5 %`)."""
+        unit = f"{NNBSP}%" if self.lang == "fr" else "%"
+        return self.number(value, 0 if value in (0.0, 100.0) else digits) + unit
+
     def size(self, size_bytes: int | None) -> str | None:
         if size_bytes is None:
             return None

@@ -6,7 +6,10 @@ renderers only format. Values are stable codes (verdicts, reasons, results); tra
 only appear in human formats. Domain objects that are already frozen and JSON-friendly
 (`BackupAttempt`, `Freshness`, `JobRef`, `Disk`, `Anomaly`) are reused as they are.
 
-Adding PBS data later is one optional field per level (`GuestRow.pbs`, `Report.pbs_servers`).
+Backup server data is one optional field per level (`GuestRow.pbs`, `Report.pbs_servers`,
+`Report.pbs_orphans`); `pbs_collected` says whether any was read, so "not collected" is never
+confused with "nothing found". Run history (`Report.history`) is built from the history
+database before the current run is recorded (see `history_view.py`).
 """
 
 from __future__ import annotations
@@ -16,9 +19,21 @@ from datetime import datetime
 from typing import Literal
 
 from ..analysis.coverage import JobRef
-from ..model import Anomaly, BackupAttempt, Disk, Freshness, JSONScalar
+from ..model import (
+    Anomaly,
+    BackupAttempt,
+    Disk,
+    Freshness,
+    GuestPbs,
+    JSONScalar,
+    PbsGcStatus,
+    PbsOrphan,
+    PbsVerifyJob,
+    RetentionPolicy,
+)
+from .history_view import HistoryView
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 Level = Literal["critical", "warning"]
 AttentionReason = Literal[
@@ -31,8 +46,15 @@ AttentionReason = Literal[
     "last_backup_undetermined",
     "no_success",
     "stale",
+    "pbs_no_snapshot",
+    "pbs_verify_failed",
+    "pbs_not_verified",
 ]
-CRITICAL_REASONS: frozenset[str] = frozenset({"not_covered", "disabled_only", "last_backup_failed"})
+CRITICAL_REASONS: frozenset[str] = frozenset(
+    {"not_covered", "disabled_only", "last_backup_failed", "pbs_no_snapshot", "pbs_verify_failed"}
+)
+GcState = Literal["ok", "failed", "never", "running", "outdated", "unknown"]
+UsageLevel = Literal["ok", "warning", "critical"]
 AGE_BUCKETS = ("lt_24h", "24_48h", "2_7d", "gt_7d", "never")
 
 
@@ -84,6 +106,8 @@ class GuestRow:
     freshness: Freshness | None = None
     next_run: datetime | None = None
     last_success_age_hours: float | None = None
+    # backup server (None: no PBS data for this guest, or PBS not collected)
+    pbs: GuestPbs | None = None
     # derived
     attention_level: Level | None = None
     attention: tuple[AttentionReason, ...] = ()
@@ -143,6 +167,40 @@ class StorageRow:
 
 
 @dataclass(frozen=True)
+class DatastoreRow:
+    """A PBS datastore with the derived values the report shows (usage %, GC state)."""
+
+    server: str
+    name: str
+    comment: str | None
+    maintenance: str | None
+    total_bytes: int | None
+    used_bytes: int | None
+    avail_bytes: int | None
+    usage_percent: float | None  # used / (used + avail), as PBS computes it
+    usage_level: UsageLevel | None  # None: usage unknown
+    estimated_full: datetime | None
+    gc: PbsGcStatus | None
+    gc_state: GcState
+    verify_new: bool | None
+    namespaces: tuple[str, ...]
+    group_count: int | None
+    snapshot_count: int | None
+
+
+@dataclass(frozen=True)
+class PbsServerRow:
+    name: str
+    api_url: str
+    reachable: bool
+    version: str | None
+    fingerprint: str | None
+    datastores: tuple[DatastoreRow, ...]
+    retention: tuple[RetentionPolicy, ...]
+    verify_jobs: tuple[PbsVerifyJob, ...]
+
+
+@dataclass(frozen=True)
 class AgeBucket:
     code: str  # one of AGE_BUCKETS
     count: int
@@ -158,7 +216,7 @@ class Summary:
     indeterminate: int
     last_failed: int | None  # None: no evidence collected
     stale: int | None  # stale + no_success among guests that should be backed up
-    not_verified: int | None  # None until PBS data is collected
+    not_verified: int | None  # None: no backup server data was collected
     anomalies_critical: int
     anomalies_warning: int
     anomalies_info: int
@@ -181,7 +239,10 @@ class Report:
     storages: tuple[StorageRow, ...]
     anomalies: tuple[Anomaly, ...]  # by severity
     evidence_collected: bool
-    pbs_servers: tuple[object, ...] = field(default_factory=tuple)  # filled by the PBS work
+    pbs_collected: bool = False  # a backup server (or the PVE fallback) was read
+    pbs_servers: tuple[PbsServerRow, ...] = field(default_factory=tuple)
+    pbs_orphans: tuple[PbsOrphan, ...] = field(default_factory=tuple)
+    history: HistoryView | None = None  # None: no history (first run or --no-history)
 
     def guest(self, vmid: int) -> GuestRow:
         return next(g for g in self.guests if g.vmid == vmid)

@@ -1,7 +1,9 @@
 """CSV: one row per guest with the main columns, for spreadsheets and SIEMs.
 
 RFC 4180 (CRLF line ends, quotes doubled), UTF-8 with a header row of stable column codes and
-stable values (ISO 8601 times, verdict codes), whatever the report language. Text cells that a
+stable values (ISO 8601 times, verdict codes), whatever the report language. PBS columns are
+empty when no backup server data concerns the guest; `pbs_verify_state` is `ok`, `failed` or
+`never` (latest snapshot never verified). Text cells that a
 spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR) get a leading apostrophe:
 guest names and notes are user input (CSV injection).
 """
@@ -13,6 +15,7 @@ import io
 
 from .model import GuestRow, Report
 from .notes import notes_plain
+from .pbs_text import verify_state
 
 COLUMNS = (
     "vmid",
@@ -38,6 +41,10 @@ COLUMNS = (
     "freshness",
     "freshness_max_age_hours",
     "next_run",
+    "pbs_latest_snapshot_at",
+    "pbs_verify_state",
+    "pbs_verified_at",
+    "pbs_restore_points",
     "notes",
 )
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
@@ -51,6 +58,7 @@ def _text(value: str | None) -> str:
 
 def _row(g: GuestRow) -> list[str]:
     lb, ls, fr = g.latest_backup, g.last_success, g.freshness
+    snap = g.pbs.latest_snapshot if g.pbs else None
     success_at = (ls.ended_at or ls.started_at) if ls else None
 
     def opt(value: object) -> str:
@@ -80,6 +88,10 @@ def _row(g: GuestRow) -> list[str]:
         fr.status if fr else "",
         opt(fr.max_age_hours if fr else None),
         g.next_run.isoformat() if g.next_run else "",
+        snap.backup_time.isoformat() if snap else "",
+        verify_state(g) or "",
+        snap.verified_at.isoformat() if snap and snap.verified_at else "",
+        str(g.pbs.restore_points) if g.pbs else "",
         _text(notes_plain(g.notes, limit=2000)),
     ]
 

@@ -16,10 +16,12 @@ from typing import Any, Literal
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from ..analysis.coverage import Verdict
-from .charts import age_bars, coverage_bars
+from .charts import CELL_COLOURS, age_bars, coverage_bars, trend_charts
+from .history_view import CELL_STATES
 from .i18n import Translator, zone_label
-from .model import Report
+from .model import GuestRow, Report
 from .notes import notes_html, notes_plain
+from .pbs_text import code_label, keep_text, namespace, pbs_cell
 from .status import report_exit_status
 
 Variant = Literal["web", "email", "print"]
@@ -42,6 +44,27 @@ VERDICT_CLASS = {
 }
 FRESH_CLASS = {"fresh": "ok", "stale": "warn", "no_success": "bad", "not_applicable": "muted"}
 SEVERITY_CLASS = {"critical": "bad", "warning": "warn", "info": "info"}
+GC_CLASS = {
+    "ok": "ok",
+    "failed": "bad",
+    "never": "warn",
+    "running": "info",
+    "outdated": "warn",
+    "unknown": "muted",
+}
+USAGE_COLOURS = {"ok": "#2e7d32", "warning": "#f9a825", "critical": "#c62828"}
+SECTIONS = (
+    "summary",
+    "attention",
+    "changes",
+    "guests",
+    "jobs",
+    "storages",
+    "servers",
+    "history",
+    "anomalies",
+    "method",
+)
 
 
 @lru_cache(maxsize=1)
@@ -61,6 +84,12 @@ def environment() -> Environment:
         VERDICT_CLASS=VERDICT_CLASS,
         FRESH_CLASS=FRESH_CLASS,
         SEVERITY_CLASS=SEVERITY_CLASS,
+        GC_CLASS=GC_CLASS,
+        USAGE_COLOURS=USAGE_COLOURS,
+        CELL_COLOURS=CELL_COLOURS,
+        CELL_STATES=CELL_STATES,
+        SECTIONS=SECTIONS,
+        keep_text=keep_text,
     )
     return env
 
@@ -71,6 +100,9 @@ def context(report: Report, variant: Variant) -> dict[str, Any]:
 
     def dt(value: datetime | None) -> str | None:
         return tr.datetime(value)
+
+    def pbs(g: GuestRow) -> object:
+        return pbs_cell(tr, g, report.pbs_collected)
 
     return {
         "r": report,
@@ -85,6 +117,11 @@ def context(report: Report, variant: Variant) -> dict[str, Any]:
         "age_bars": age_bars(report.summary),
         "attention": report.attention_rows(),
         "cluster_name": report.cluster.name or tr.t("value.not_specified"),
+        "pbs": pbs,
+        "dtz": lambda value: tr.datetime(value, with_zone=True),
+        "ns_label": lambda ns: namespace(tr, ns),
+        "code_label": lambda code: code_label(tr, code),
+        "trend": trend_charts(report.history.trend) if report.history else [],
     }
 
 

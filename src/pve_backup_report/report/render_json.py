@@ -1,8 +1,9 @@
 """JSON form of the report (`--format json`, `--dump-report-data`): stable codes, no labels.
 
 The per-guest object keeps the shape of `--dump-coverage --json` (`vmid`, `name`, `type`,
-`node`, `coverage.status`, …) and adds the evidence keys, so scripts keep working. The shape
-is described by `schema/report.schema.json`; bump `SCHEMA_VERSION` when it changes.
+`node`, `coverage.status`, …, `pbs`) and adds the evidence keys, so scripts keep working; the
+top-level `pbs_orphans` list has the shape of `--dump-coverage --json` too. The shape is
+described by `schema/report.schema.json`; bump `SCHEMA_VERSION` when it changes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from importlib import resources
 from typing import Any
 
 from ..serialize import to_jsonable
+from .history_view import HistoryView
 from .model import GuestRow, Report
 
 
@@ -46,7 +48,25 @@ def guest_data(g: GuestRow) -> dict[str, Any]:
         "failures": g.failures,
         "freshness": to_jsonable(g.freshness),
         "next_run": to_jsonable(g.next_run),
+        "pbs": to_jsonable(g.pbs),
         "attention": {"level": g.attention_level, "reasons": list(g.attention)},
+    }
+
+
+def history_data(view: HistoryView | None) -> dict[str, Any] | None:
+    if view is None:
+        return None
+    previous = (
+        None
+        if view.previous_at is None
+        else {"run_id": view.previous_run_id, "started_at": view.previous_at.isoformat()}
+    )
+    return {
+        "previous_run": previous,
+        "changes": to_jsonable(view.changes),
+        "trend": [to_jsonable(p) for p in view.trend],
+        "days": [d.isoformat() for d in view.days],
+        "grid": [{"vmid": r.vmid, "name": r.name, "cells": list(r.cells)} for r in view.grid],
     }
 
 
@@ -69,7 +89,10 @@ def report_data(report: Report) -> dict[str, Any]:
         # schedule_text is a translated label: human formats only
         "jobs": [_without(to_jsonable(j), "schedule_text") for j in report.jobs],
         "storages": [to_jsonable(s) for s in report.storages],
+        "pbs_collected": report.pbs_collected,
         "pbs_servers": [to_jsonable(p) for p in report.pbs_servers],
+        "pbs_orphans": [to_jsonable(o) for o in report.pbs_orphans],
+        "history": history_data(report.history),
         "anomalies": [to_jsonable(a) for a in report.anomalies],
     }
     return data

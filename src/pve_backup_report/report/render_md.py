@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 
+from .history_view import HistoryView
 from .i18n import Translator, zone_label
 from .model import GuestRow, Report
 from .notes import notes_plain
+from .pbs_text import code_label, keep_text, namespace, pbs_cell
 from .safe_text import clip, visible
 from .status import report_exit_status
 
@@ -41,6 +43,158 @@ def _attempt(tr: Translator, g: GuestRow) -> str:
     return f"{tr.t('result.' + lb.result)} {when}".strip()
 
 
+def _pbs(tr: Translator, g: GuestRow, collected: bool) -> str:
+    c = pbs_cell(tr, g, collected)
+    return " ".join(x for x in (c.badge, c.when, c.lines[0] if c.lines else None) if x)
+
+
+def _changes(tr: Translator, history: HistoryView | None) -> list[str]:
+    if history is None:
+        return [tr.t("history.none")]
+    c = history.changes
+    if c is None:
+        return [tr.t("changes.first")]
+    when = tr.datetime(history.previous_at, with_zone=True) if history.previous_at else ""
+    lines = [cell(tr.t("changes.since", when=when)), ""]
+    if c.empty:
+        return [*lines, tr.t("changes.nothing")]
+    groups = (
+        ("newly_uncovered", c.newly_uncovered),
+        ("newly_failing", c.newly_failing),
+        ("recovered", c.recovered),
+        ("new_guests", c.new_guests),
+        ("deleted_guests", c.deleted_guests),
+    )
+    for key, items in groups:
+        if not items:
+            continue
+        lines.append(f"- **{tr.t('changes.' + key)}** ({len(items)})")
+        for x in items:
+            move = (
+                f"{code_label(tr, x.before)} → {code_label(tr, x.after)}"
+                if x.before is not None and x.after is not None
+                else code_label(tr, x.after if x.after is not None else x.before)
+            )
+            name = x.name or tr.t("value.not_specified")
+            lines.append(f"  - {x.vmid} {cell(name)} ({cell(move)})")
+    if c.new_anomalies:
+        lines.append(f"- **{tr.t('changes.new_anomalies')}** ({len(c.new_anomalies)})")
+        lines.extend(
+            f"  - {tr.t('severity.' + a.severity)} `{a.code}` ×{a.count}" for a in c.new_anomalies
+        )
+    return lines
+
+
+def _servers(tr: Translator, report: Report) -> list[str]:
+    if not report.pbs_collected:
+        return [tr.t("servers.not_collected")]
+    lines: list[str] = []
+    if not report.pbs_servers:
+        lines += [tr.t("servers.fallback_only"), ""]
+    ns = f"*{tr.t('value.not_specified')}*"
+    for srv in report.pbs_servers:
+        state = tr.t("servers.reachable" if srv.reachable else "servers.unreachable")
+        lines += [f"### {cell(srv.name)} ({state})", ""]
+        if srv.datastores:
+            header = ("datastore", "usage", "full_estimate", "gc", "namespaces")
+            lines += _table(
+                [tr.t("col." + h) for h in header],
+                [
+                    [
+                        cell(ds.name),
+                        ns if ds.usage_percent is None else tr.pct(ds.usage_percent),
+                        tr.date(ds.estimated_full) if ds.estimated_full else ns,
+                        tr.t("gc." + ds.gc_state),
+                        cell(", ".join(namespace(tr, n) for n in ds.namespaces)),
+                    ]
+                    for ds in srv.datastores
+                ],
+            )
+            lines.append("")
+        if srv.retention:
+            lines += [f"**{tr.t('servers.retention_title')}**", ""]
+            lines += _table(
+                [tr.t("col." + h) for h in ("job", "scope", "keep", "last_run")],
+                [
+                    [
+                        cell(p.source),
+                        cell(f"{p.datastore} · {namespace(tr, p.namespace)}"),
+                        cell(keep_text(p.keep)) if p.keep else ns,
+                        cell(p.last_run_state) if p.last_run_state else ns,
+                    ]
+                    for p in srv.retention
+                ],
+            )
+            lines.append("")
+        if srv.verify_jobs:
+            lines += [f"**{tr.t('servers.verify_title')}**", ""]
+            lines += _table(
+                [tr.t("col." + h) for h in ("job", "scope", "schedule", "last_run")],
+                [
+                    [
+                        cell(j.job_id),
+                        cell(f"{j.datastore} · {namespace(tr, j.namespace)}"),
+                        cell(j.schedule) if j.schedule else ns,
+                        cell(j.last_run_state) if j.last_run_state else ns,
+                    ]
+                    for j in srv.verify_jobs
+                ],
+            )
+            lines.append("")
+    lines += [f"### {tr.t('servers.orphans_title')}", ""]
+    if not report.pbs_orphans:
+        return [*lines, tr.t("servers.orphans_none")]
+    orphan_header = ("backup_group", "server", "scope", "last_backup", "size", "comment")
+    lines += _table(
+        [tr.t("col." + h) for h in orphan_header],
+        [
+            [
+                cell(f"{o.backup_type}/{o.backup_id}"),
+                cell(o.server),
+                cell(f"{o.datastore} · {namespace(tr, o.namespace)}"),
+                tr.datetime(o.last_backup) or ns,
+                tr.size(o.size_bytes) or ns,
+                cell(o.comment or ""),
+            ]
+            for o in report.pbs_orphans
+        ],
+    )
+    return lines
+
+
+def _history(tr: Translator, history: HistoryView | None) -> list[str]:
+    if history is None:
+        return [tr.t("history.none")]
+    lines = [f"### {tr.t('history.trend_title', n=len(history.trend))}", ""]
+    lines += _table(
+        [tr.t("col." + h) for h in ("date", "coverage_pct", "failed", "stale")],
+        [
+            [
+                tr.datetime(p.at) or "",
+                "—" if p.coverage_percent is None else tr.pct(p.coverage_percent),
+                tr.number(p.failed),
+                tr.number(p.stale),
+            ]
+            for p in history.trend
+        ],
+    )
+    lines += ["", f"### {tr.t('history.grid_title', n=len(history.days))}", ""]
+    header = [tr.t("col.vmid"), tr.t("col.name")] + [d.strftime("%d") for d in history.days]
+    lines += _table(
+        header,
+        [
+            [str(r.vmid), cell(r.name or "", 60)] + [tr.t("letter." + s) for s in r.cells]
+            for r in history.grid
+        ],
+    )
+    legend = " · ".join(
+        f"{tr.t('letter.' + s)} {tr.t('cell.' + s)}"
+        for s in ("success", "warning", "failure", "running", "undetermined", "not_covered",
+                  "no_backup", "opted_out", "no_data")
+    )  # fmt: skip
+    return [*lines, "", cell(legend, 1000), "", tr.t("history.grid_note")]
+
+
 def _guest_rows(tr: Translator, report: Report) -> list[list[str]]:
     ns = f"*{tr.t('value.not_specified')}*"
     rows = []
@@ -58,6 +212,7 @@ def _guest_rows(tr: Translator, report: Report) -> list[list[str]]:
                 cell(", ".join(g.coverage.jobs)),
                 cell(_attempt(tr, g)),
                 cell(tr.datetime(success.ended_at or success.started_at) or "") if success else "",
+                cell(_pbs(tr, g, report.pbs_collected)),
                 cell(notes_plain(g.notes, 120) or ""),
             ]
         )
@@ -106,9 +261,11 @@ def render_md(report: Report) -> str:
         item = tr.t("md.item", vmid=g.vmid, name=name, level=level, reasons=cell(reasons))
         lines.append(f"- {item}")
         lines.extend(f"  - {cell(line)}" for line in g.explanation_text)
+    lines += ["", f"## {tr.t('section.changes')}", ""]
+    lines += _changes(tr, report.history)
     lines += ["", f"## {tr.t('section.guests')}", ""]
     header = ("vmid", "name", "type", "node", "pool", "tags", "verdict", "jobs", "last_backup",
-              "last_success", "notes")  # fmt: skip
+              "last_success", "pbs", "notes")  # fmt: skip
     lines += _table([tr.t("col." + h) for h in header], _guest_rows(tr, report))
     lines += ["", f"## {tr.t('section.jobs')}", ""]
     job_rows = [
@@ -126,6 +283,10 @@ def render_md(report: Report) -> str:
     job_header = ["job", "state", "schedule", "", "storage", "selected", "comment"]
     job_labels = [tr.t("col." + h) if h else tr.t("jobs.next_run") for h in job_header]
     lines += _table(job_labels, job_rows)
+    lines += ["", f"## {tr.t('section.servers')}", ""]
+    lines += _servers(tr, report)
+    lines += ["", f"## {tr.t('section.history')}", ""]
+    lines += _history(tr, report.history)
     lines += ["", f"## {tr.t('section.anomalies')}", ""]
     if not report.anomalies:
         lines.append(tr.t("anomalies.none"))

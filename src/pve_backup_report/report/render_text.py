@@ -4,8 +4,10 @@ attention. Meant to be read in an SSH session or a cron mail; the full detail is
 
 from __future__ import annotations
 
+from .history_view import HistoryView
 from .i18n import Translator, zone_label
 from .model import GuestRow, Report
+from .pbs_text import pbs_cell
 from .safe_text import clip, visible
 from .status import report_exit_status
 
@@ -29,7 +31,41 @@ def _guest_line(tr: Translator, g: GuestRow) -> list[str]:
     detail = list(g.explanation_text[:3])
     if g.latest_backup is not None and g.latest_backup.error:
         detail.append(g.latest_backup.error)
+    if any(r.startswith("pbs_") for r in g.attention):
+        c = pbs_cell(tr, g, True)
+        where = c.lines[0] if c.lines else ""
+        detail.append(" ".join(x for x in (tr.t("attention.pbs"), c.badge, c.when, where) if x))
     lines.extend("      " + clip(visible(d), WIDTH) for d in detail)
+    return lines
+
+
+def _changes(tr: Translator, history: HistoryView | None) -> list[str]:
+    if history is None:
+        return [tr.t("history.none")]
+    c = history.changes
+    if c is None or history.previous_at is None:
+        return [tr.t("changes.first")]
+    lines = [tr.t("text.changes", when=tr.datetime(history.previous_at, with_zone=True))]
+    if c.empty:
+        return [*lines, "  " + tr.t("changes.nothing")]
+    groups = (
+        ("newly_uncovered", c.newly_uncovered),
+        ("newly_failing", c.newly_failing),
+        ("recovered", c.recovered),
+        ("new_guests", c.new_guests),
+        ("deleted_guests", c.deleted_guests),
+    )
+    for key, items in groups:
+        if items:
+            names = ", ".join(
+                f"{x.vmid} {clip(visible(x.name), 30)}" if x.name else str(x.vmid) for x in items
+            )
+            text = tr.t("text.change", label=tr.t("changes." + key), items=names)
+            lines.append(clip("  " + text, WIDTH + 40))
+    if c.new_anomalies:
+        codes = ", ".join(a.code for a in c.new_anomalies)
+        text = tr.t("text.change", label=tr.t("changes.new_anomalies"), items=codes)
+        lines.append(clip("  " + text, WIDTH + 40))
     return lines
 
 
@@ -56,6 +92,11 @@ def render_text(report: Report) -> str:
             stale=na if s.stale is None else tr.number(s.stale),
         ),
         tr.t(
+            "text.pbs",
+            not_verified=na if s.not_verified is None else tr.number(s.not_verified),
+            orphans=tr.number(len(report.pbs_orphans)) if report.pbs_collected else na,
+        ),
+        tr.t(
             "text.anomalies",
             critical=tr.number(s.anomalies_critical),
             warning=tr.number(s.anomalies_warning),
@@ -71,6 +112,7 @@ def render_text(report: Report) -> str:
             lines.append("  " + tr.t("text.more", n=tr.number(len(rows) - MAX_ITEMS)))
     else:
         lines.append(tr.t("attention.none"))
+    lines += ["", *_changes(tr, report.history)]
     serious = [a for a in report.anomalies if a.severity.value != "info"]
     if serious:
         lines += ["", tr.t("text.anomalies_title")]
