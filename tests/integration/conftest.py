@@ -31,6 +31,11 @@ ENV_VARS = (
     "PVE_TASK_LOG_LIMIT",
     "PVE_ALLOW_INSECURE_HTTP",
     "REPORT_OPT_OUT_TAG",
+    "REPORT_LANGUAGE",
+    "REPORT_HISTORY_DB",
+    "BACKUP_MAX_AGE_HOURS",
+    "BACKUP_MAX_AGE_TAGS",
+    "BACKUP_MAX_AGE_POOLS",
 )
 
 
@@ -101,6 +106,10 @@ def start_sim(
 def run_cli(args: list[str], env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Result:
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
+    for name in [n for n in os.environ if n.startswith(("PBS", "SMTP_", "MAIL_"))]:
+        monkeypatch.delenv(name, raising=False)
+    # never read or write the real user's history database from a test
+    monkeypatch.setenv("REPORT_HISTORY_DB", str(Path.cwd() / "history.sqlite3"))
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     out, err = io.StringIO(), io.StringIO()

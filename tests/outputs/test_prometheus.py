@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,7 +19,6 @@ from pve_backup_report.outputs.prometheus import (
     prometheus_text,
     write_textfile,
 )
-from pve_backup_report.report.model import GuestRow
 
 from .sample import HOSTILE, NOW_TS, report
 
@@ -169,13 +168,6 @@ def test_cluster_without_name_uses_api_host() -> None:
     assert get(data, "status", cluster="pve1.example.com") == 2
 
 
-@dataclass(frozen=True)
-class RowWithPbs(GuestRow):
-    """What the model will carry once PBS data is collected (GuestRow.pbs)."""
-
-    pbs: GuestPbs | None = None
-
-
 def test_pbs_fields_when_present() -> None:
     r = report()
     snap = PbsSnapshot(
@@ -189,11 +181,9 @@ def test_pbs_fields_when_present() -> None:
         verified_at=datetime(2025, 11, 26, 4, 0, tzinfo=UTC),
     )
     never_verified = replace(snap, backup_id="101", verify_state=None, verified_at=None)
-    fields = {f: getattr(r.guest(100), f) for f in GuestRow.__dataclass_fields__}
-    g100 = RowWithPbs(**fields, pbs=GuestPbs(100, snap, restore_points=7))
-    fields101 = {f: getattr(r.guest(101), f) for f in GuestRow.__dataclass_fields__}
-    g101 = RowWithPbs(**fields101, pbs=GuestPbs(101, never_verified, restore_points=1))
-    g102 = RowWithPbs(**{f: getattr(r.guest(102), f) for f in GuestRow.__dataclass_fields__})
+    g100 = replace(r.guest(100), pbs=GuestPbs(100, snap, restore_points=7))
+    g101 = replace(r.guest(101), pbs=GuestPbs(101, never_verified, restore_points=1))
+    g102 = replace(r.guest(102), pbs=None)
     r = replace(r, guests=(g100, g101, g102))
     data = samples(prometheus_text(r, 1, 1))
     a, b = {**C, "vmid": "100"}, {**C, "vmid": "101"}
