@@ -114,7 +114,8 @@ async def _collect(
         "anomalies": len(evidence.anomalies),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "evidence_digest": hashlib.sha256(
-            repr((sorted(evidence.guests.items()), evidence.anomalies)).encode()
+            # anomalies sorted: concurrent requests add them in completion order
+            repr((sorted(evidence.guests.items()), sorted(map(repr, evidence.anomalies)))).encode()
         ).hexdigest()[:16],
     }
 

@@ -212,10 +212,27 @@ def _ca_bundle(variable: str, value: str | None) -> Path | None:
     return path
 
 
-def load_settings(env_file: Path | None = None) -> Settings:
-    """Read and validate settings; raises ConfigError on the first bad value."""
+def load_settings(env_file: Path | None = None, file_wins: bool = False) -> Settings:
+    """Read and validate settings; raises ConfigError on the first bad value.
+
+    Normally the process environment wins over the file. With several `--env-file` (one per
+    cluster), `file_wins` makes each file's values win, the environment filling the gaps.
+    """
     if env_file is not None and not env_file.is_file():
         raise ConfigError("--env-file", "expected the path of an existing file")
+    if file_wins and env_file is not None:
+        from dotenv import dotenv_values
+
+        names = set(RawSettings.model_fields)
+        values: dict[str, object] = {
+            k.lower(): v
+            for k, v in dotenv_values(env_file).items()
+            if v is not None and k.lower() in names
+        }
+        if isinstance(values.get("pve_api_token_secret"), str):
+            values["pve_api_token_secret"] = SecretStr(str(values["pve_api_token_secret"]))
+        raw_file = RawSettings(_env_file=None).model_copy(update=values)
+        return validate(raw_file)
     raw = RawSettings(_env_file=env_file if env_file is not None else ".env")
     return validate(raw)
 

@@ -65,12 +65,15 @@ class PbsSettings:
     allow_insecure_http: bool = False
 
 
-def pbs_environment(env_file: Path | None = None) -> dict[str, str]:
-    """The `.env` file's values (default `./.env`, when it exists) overlaid by `os.environ`."""
+def pbs_environment(env_file: Path | None = None, file_wins: bool = False) -> dict[str, str]:
+    """The `.env` file's values (default `./.env`, when it exists) overlaid by `os.environ`
+    (or, with `file_wins` — one file per cluster — the environment overlaid by the file)."""
     path = env_file if env_file is not None else Path(".env")
     values: dict[str, str] = {}
     if path.is_file():
         values = {k: v for k, v in dotenv_values(path).items() if v is not None}
+    if file_wins:
+        return {**os.environ, **values}
     values.update(os.environ)
     return values
 

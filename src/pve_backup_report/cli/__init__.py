@@ -11,14 +11,18 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import IO
 
 from ..api.errors import ApiError
 from ..config import ConfigError, Settings, load_settings
 from ..config_pbs import PbsSettings, load_pbs_settings, pbs_environment
 from ..exit_status import ExitStatus
+from ..report.model import Report
 from .args import build_parser
 from .logs import setup_logging
+from .multi_types import ClusterOutcome
+from .progress import Progress
 
 SUBCOMMANDS = ("demo", "simulate", "schedule", "history")
 
@@ -51,6 +55,9 @@ def run(
     err: IO[str],
     pbs: list[PbsSettings] | None = None,
     now: datetime | None = None,
+    *,
+    env_file: Path | None = None,
+    outcomes: list[ClusterOutcome] | None = None,
 ) -> int:
     """Run the selected mode with validated settings (shared by the CLI and `demo`);
     `now` freezes the clock (the demo cluster lives on its own date)."""
@@ -61,10 +68,21 @@ def run(
     _warn_insecure(settings, pbs, err)
     if args.check_api:
         return _check_api(settings, pbs, out)
-    if args.dump_inventory:
-        run_data = asyncio.run(collect_run(settings, pbs, evidence=False, now=now))
-        return modes.dump_inventory(args, run_data, out)
-    run_data = asyncio.run(collect_run(settings, pbs, now=now))
+    with Progress(err, enabled=not args.quiet) as progress:
+        if args.dump_inventory:
+            run_data = asyncio.run(
+                collect_run(settings, pbs, evidence=False, now=now, stage=progress.stage)
+            )
+            return modes.dump_inventory(args, run_data, out)
+        cache = None
+        if not args.no_history:
+            from ..collect.log_cache import SqliteTaskLogCache
+            from .history_cmd import history_path
+
+            cache = SqliteTaskLogCache(history_path(settings))
+        run_data = asyncio.run(
+            collect_run(settings, pbs, now=now, stage=progress.stage, log_cache=cache)
+        )
     lang = args.lang or settings.report.language
     report = modes.make_report(run_data, settings, lang, now, history=not args.no_history)
     if args.dump_coverage:
@@ -80,11 +98,13 @@ def run(
     paths, write_status = modes.write_outputs(args, run_data, report, out, err)
     status = max(status, write_status)
     if args.send_mail:
-        status = max(status, _send_mail(args, report, paths, err))
+        status = max(status, _send_mail(env_file, report, paths, err))
     if not args.no_history and not run_data.verdicts_unknown:
         from .history_cmd import record
 
         record(settings, report, int(status), run_data.started_at)
+    if outcomes is not None:
+        outcomes.append(ClusterOutcome(str(env_file or ".env"), report, int(status), paths))
     return int(status)
 
 
@@ -106,11 +126,13 @@ def _check_api(settings: Settings, pbs: list[PbsSettings], out: IO[str]) -> int:
     return int(print_check(results, out))  # type: ignore[arg-type]
 
 
-def _send_mail(args: argparse.Namespace, report: object, paths: list, err: IO[str]) -> ExitStatus:  # type: ignore[type-arg]
+def _send_mail(
+    env_file: Path | None, report: Report, paths: list[Path], err: IO[str]
+) -> ExitStatus:
     from ..outputs.mail import MailDeliveryError, build_message, load_mail_settings, send
 
     try:
-        mail = load_mail_settings(pbs_environment(args.env_file))
+        mail = load_mail_settings(pbs_environment(env_file))
     except ConfigError as error:
         err.write(f"configuration error: {error}\n")
         return ExitStatus.CRITICAL
@@ -119,7 +141,7 @@ def _send_mail(args: argparse.Namespace, report: object, paths: list, err: IO[st
         return ExitStatus.CRITICAL
     attachments = [p for p in paths if p.suffix in (".pdf", ".csv", ".json")]
     try:
-        send(mail, build_message(report, attachments), timeout=30)  # type: ignore[arg-type]
+        send(mail, build_message(report, attachments), timeout=30)
     except MailDeliveryError as error:
         err.write(f"e-mail not delivered: {error}\n")
         return ExitStatus.CRITICAL
@@ -140,9 +162,27 @@ def main(
     parser = build_parser()
     args = parser.parse_args(args_list)
     setup_logging(args, err)
+    env_files: list[Path | None] = list(args.env_file or [None])
+    if len(env_files) > 1:
+        from .multi import run_clusters
+
+        return run_clusters(args, env_files, out, err)
+    return run_one(args, env_files[0], out, err)
+
+
+def run_one(
+    args: argparse.Namespace,
+    env_file: Path | None,
+    out: IO[str],
+    err: IO[str],
+    *,
+    file_wins: bool = False,
+    outcomes: list[ClusterOutcome] | None = None,
+) -> int:
+    """Load one cluster's settings and run the selected mode; errors become exit codes."""
     try:
-        settings = load_settings(args.env_file)
-        pbs, warnings = load_pbs_settings(pbs_environment(args.env_file))
+        settings = load_settings(env_file, file_wins=file_wins)
+        pbs, warnings = load_pbs_settings(pbs_environment(env_file, file_wins=file_wins))
     except ConfigError as error:
         if args.check:
             out.write(f"UNKNOWN - configuration error: {error}\n")
@@ -151,7 +191,7 @@ def main(
     for warning in warnings:
         err.write(f"WARNING: {warning}\n")
     try:
-        return run(args, settings, out, err, pbs)
+        return run(args, settings, out, err, pbs, env_file=env_file, outcomes=outcomes)
     except ApiError as error:  # only reached if a layer forgot to turn it into an anomaly
         err.write(f"error: {error}\n")
         return int(ExitStatus.UNKNOWN)

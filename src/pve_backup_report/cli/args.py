@@ -31,7 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
-        "--env-file", type=Path, help="read settings from this file instead of ./.env"
+        "--env-file",
+        type=Path,
+        action="append",
+        help="read settings from this file instead of ./.env; repeat it for one report per "
+        "cluster plus a combined summary",
     )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(

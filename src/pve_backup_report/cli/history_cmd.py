@@ -54,7 +54,7 @@ def record(settings: Settings, report: Report, exit_code: int, started_at: datet
 
 def load_history(settings: Settings, cluster: str, now: datetime) -> HistorySource | None:
     """What the history knew before this run (read BEFORE recording it). None when there is
-    no database yet (nothing is created here) or it cannot be read: the report then says so."""
+    no database or no earlier run of this cluster, or it cannot be read: the report says so."""
     path = history_path(settings)
     if not path.is_file():
         return None
@@ -71,6 +71,8 @@ def load_history(settings: Settings, cluster: str, now: datetime) -> HistorySour
     recent = [r for r in recent if r.started_at <= now + timedelta(minutes=1)]
     if previous is not None and not any(r.run_id == previous.run_id for r in recent):
         previous = None
+    if not recent:
+        return None  # the database may exist (task-log cache) without any run of this cluster
     return HistorySource(previous, recent, daily)
 
 

@@ -1,0 +1,101 @@
+"""Several clusters in one run: `--env-file` given once per cluster.
+
+Each file describes one cluster (its values win over the process environment, which only
+fills gaps such as SMTP settings). Every cluster gets its own report files — their names carry
+the cluster name — and the run ends with a combined summary (printed, and written as JSON and
+Markdown next to the reports). The exit code is the worst of all clusters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from ..exit_status import ExitStatus
+from ..report.write import atomic_write
+from .multi_types import ClusterOutcome
+
+STATUS_NAMES = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}
+
+
+def _row(outcome: ClusterOutcome) -> dict[str, Any]:
+    report = outcome.report
+    if report is None:
+        return {"env_file": outcome.env_file, "cluster": None, "status": outcome.status}
+    s = report.summary
+    return {
+        "env_file": outcome.env_file,
+        "cluster": report.cluster.name or report.cluster.api_url,
+        "status": outcome.status,
+        "guests": s.guests_total,
+        "covered_pbs": s.covered_pbs,
+        "covered_other": s.covered_other,
+        "not_covered": s.not_covered,
+        "last_failed": s.last_failed,
+        "stale": s.stale,
+        "anomalies_critical": s.anomalies_critical,
+        "anomalies_warning": s.anomalies_warning,
+        "files": [str(p) for p in outcome.paths],
+    }
+
+
+def combined_markdown(rows: list[dict[str, Any]], generated: datetime) -> str:
+    head = (
+        "| cluster | status | guests | covered (PBS) | not covered | failed | stale "
+        "| anomalies (crit/warn) |"
+    )
+    lines = [
+        f"# Combined backup summary — {generated.isoformat(timespec='seconds')}",
+        "",
+        head,
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+
+        def cell(key: str, row: dict[str, Any] = r) -> str:
+            value = row.get(key)
+            return "–" if value is None else str(value)
+
+        name = str(r.get("cluster") or r["env_file"]).replace("|", "\\|")
+        lines.append(
+            f"| {name} | {STATUS_NAMES.get(r['status'], '?')} | {cell('guests')} | "
+            f"{cell('covered_pbs')} | {cell('not_covered')} | {cell('last_failed')} | "
+            f"{cell('stale')} | {cell('anomalies_critical')}/{cell('anomalies_warning')} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def run_clusters(
+    args: argparse.Namespace, env_files: list[Path | None], out: IO[str], err: IO[str]
+) -> int:
+    from . import run_one
+
+    outcomes: list[ClusterOutcome] = []
+    worst = 0
+    for env_file in env_files:
+        err.write(f"== cluster from {env_file}\n")
+        before = len(outcomes)
+        code = run_one(args, env_file, out, err, file_wins=True, outcomes=outcomes)
+        if len(outcomes) == before:  # diagnostics mode or a failure before the report
+            outcomes.append(ClusterOutcome(str(env_file), None, code))
+        worst = max(worst, code)
+    if args.check_api or args.dump_inventory or args.dump_coverage or args.dump_report_data:
+        return worst
+    generated = datetime.now().astimezone()
+    rows = [_row(o) for o in outcomes]
+    markdown = combined_markdown(rows, generated)
+    if not args.check:
+        out.write("\n" + markdown)
+    if str(args.output_dir) != "-":
+        folder = Path(args.output_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = generated.strftime("%Y%m%d-%H%M%S")
+        data = {"generated_at": generated.isoformat(), "status": worst, "clusters": rows}
+        for suffix, text in (("json", json.dumps(data, indent=2)), ("md", markdown)):
+            path = folder / f"pve-backup-report_combined_{stamp}.{suffix}"
+            atomic_write(path, text.encode())
+            err.write(f"written: {path}\n")
+    return int(ExitStatus(min(worst, 3)))

@@ -1,0 +1,16 @@
+"""What one cluster's run leaves for the combined summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..report.model import Report
+
+
+@dataclass(frozen=True)
+class ClusterOutcome:
+    env_file: str
+    report: Report | None
+    status: int
+    paths: list[Path] = field(default_factory=list)
