@@ -213,6 +213,7 @@ class BackupAttempt:
     error: str | None = None
     size_bytes: int | None = None
     archive: str | None = None  # PBS snapshot path (vm/100/2024-...Z) or dump file name
+    source: Literal["task_log", "history"] = "task_log"  # history: older than PVE's task index
 
     @property
     def succeeded(self) -> bool:

@@ -75,13 +75,25 @@ def run(
             )
             return modes.dump_inventory(args, run_data, out)
         cache = None
+        remembered = None
         if not args.no_history:
             from ..collect.log_cache import SqliteTaskLogCache
-            from .history_cmd import history_path
+            from .history_cmd import history_path, remembered_successes
 
             cache = SqliteTaskLogCache(history_path(settings))
+
+            def remembered(cluster: str) -> dict[int, tuple[str | None, datetime]]:
+                return remembered_successes(settings, cluster)
+
         run_data = asyncio.run(
-            collect_run(settings, pbs, now=now, stage=progress.stage, log_cache=cache)
+            collect_run(
+                settings,
+                pbs,
+                now=now,
+                stage=progress.stage,
+                log_cache=cache,
+                remembered=remembered,
+            )
         )
     lang = args.lang or settings.report.language
     report = modes.make_report(run_data, settings, lang, now, history=not args.no_history)

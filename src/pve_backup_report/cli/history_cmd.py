@@ -76,6 +76,29 @@ def load_history(settings: Settings, cluster: str, now: datetime) -> HistorySour
     return HistorySource(previous, recent, daily)
 
 
+def remembered_successes(
+    settings: Settings, cluster: str
+) -> dict[int, tuple[str | None, datetime]]:
+    """Last successes the previous run knew, for guests whose name is unchanged (a reused
+    VMID must not inherit another guest's backups). Empty when there is no history."""
+    path = history_path(settings)
+    if not path.is_file():
+        return {}
+    try:
+        with HistoryStore(path) as store:
+            previous = store.previous_run(cluster)
+    except (OSError, sqlite3.Error, RuntimeError, KeyError, ValueError) as error:
+        log.warning("history not read: %s", error)
+        return {}
+    if previous is None:
+        return {}
+    return {
+        g.vmid: (g.name, g.last_success_at)
+        for g in previous.guests
+        if g.last_success_at is not None
+    }
+
+
 def run_history(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     parser = argparse.ArgumentParser(prog="pve-backup-report history")
     parser.add_argument("--env-file", type=Path)

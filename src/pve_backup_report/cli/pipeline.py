@@ -8,7 +8,7 @@ does not need it (e.g. `--dump-inventory` needs no task history).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -65,6 +65,7 @@ async def collect_run(
     pbs: bool = True,
     now: datetime | None = None,
     stage: Callable[[str], None] | None = None,
+    remembered: Callable[[str], Mapping[int, tuple[str | None, datetime]]] | None = None,
     log_cache: TaskLogCache | None = None,
 ) -> RunData:
     """Collect and analyse; `now` freezes the clock (the demo cluster lives on its own date).
@@ -95,6 +96,9 @@ async def collect_run(
                 global_max_age_hours=report.max_age_hours,
                 tag_max_age=report.max_age_tags,
                 pool_max_age=report.max_age_pools,
+                remembered_success=(
+                    remembered(inventory.cluster_name or inventory.api_url) if remembered else None
+                ),
                 log_cache=log_cache,
             )
         pbs_result = None

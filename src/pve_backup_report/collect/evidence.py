@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from ..analysis.coverage import CoverageResult
@@ -47,7 +47,7 @@ from ..analysis.freshness import apply_freshness
 from ..analysis.missed_runs import JobRunIndex, find_missed_runs
 from ..analysis.selection import JobSelection
 from ..analysis.tasklog import JobHeader, TaskLogResult, map_task_status, parse_task_log
-from ..model import Anomaly, GuestEvidence, Inventory
+from ..model import Anomaly, BackupAttempt, GuestEvidence, Inventory
 from .base import Collector, Getter
 from .log_cache import CachedLog, TaskLogCache, timezone_key
 from .tasks import FetchedLog, NodeHistory, read_task_history, read_task_log
@@ -218,6 +218,7 @@ async def collect_evidence(
     tag_max_age: Mapping[str, float] | None = None,
     pool_max_age: Mapping[str, float] | None = None,
     wait_for_unselected: bool = False,
+    remembered_success: Mapping[int, tuple[str | None, datetime]] | None = None,
     wave_size: int = DEFAULT_WAVE,
     log_cache: TaskLogCache | None = None,
 ) -> EvidenceResult:
@@ -266,6 +267,9 @@ async def collect_evidence(
         await walker.fetch(late[start : start + wave_size])
     if late:
         evidence = aggregate(walker.outcomes, known)
+    if remembered_success:
+        names = {g.vmid: g.name for g in inventory.guests}
+        evidence = remember_successes(evidence, remembered_success, names)
     evidence, stale = apply_freshness(
         evidence,
         inventory,
@@ -297,6 +301,26 @@ async def collect_evidence(
         node_history_oldest={n: h.oldest for n, h in history.nodes.items()},
         logs_from_cache=walker.logs_from_cache,
     )
+
+
+def remember_successes(
+    evidence: Mapping[int, GuestEvidence],
+    remembered: Mapping[int, tuple[str | None, datetime]],
+    names: Mapping[int, str | None],
+) -> dict[int, GuestEvidence]:
+    """Keep a last success the history remembers when PVE's task index no longer shows one
+    as recent (the index rotates after ~1000-2000 tasks per node). A guest whose name changed
+    does not inherit it: the VMID may have been reused by another guest."""
+    out = dict(evidence)
+    for vmid, (name, when) in remembered.items():
+        current = out.get(vmid)
+        if current is None or vmid not in names or names[vmid] != name:
+            continue
+        known = current.last_success
+        if known is None or (known.started_at is not None and known.started_at < when):
+            attempt = BackupAttempt("success", started_at=when, source="history")
+            out[vmid] = replace(current, last_success=attempt)
+    return out
 
 
 def _judged_from(nodes: Mapping[str, NodeHistory], since: int | None) -> dict[str, datetime | None]:
