@@ -28,7 +28,7 @@ import resource
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -63,12 +63,16 @@ def _serve(scenario_path: str, conn: Connection, nodelay: bool) -> None:
 
 
 async def _collect(
-    api: tuple[str, str, str, str], concurrency: int, cache_db: str | None = None
+    api: tuple[str, str, str, str],
+    concurrency: int,
+    cache_db: str | None = None,
+    config_cache_hours: int = 0,
 ) -> dict[str, Any]:
     from pydantic import SecretStr
 
     from pve_backup_report.analysis.coverage import compute_coverage
     from pve_backup_report.api.client import ClientConfig, ReadOnlyClient, pve_authorization
+    from pve_backup_report.collect.config_cache import SqliteConfigCache
     from pve_backup_report.collect.evidence import collect_evidence
     from pve_backup_report.collect.inventory import collect_inventory
     from pve_backup_report.collect.log_cache import SqliteTaskLogCache
@@ -83,7 +87,12 @@ async def _collect(
     )
     started = time.perf_counter()
     async with ReadOnlyClient(config) as client:
-        inventory = await collect_inventory(client, url)
+        config_cache = (
+            SqliteConfigCache(Path(cache_db), timedelta(hours=config_cache_hours))
+            if cache_db and config_cache_hours
+            else None
+        )
+        inventory = await collect_inventory(client, url, config_cache=config_cache, now=NOW)
         inv_done = time.perf_counter()
         coverage = compute_coverage(inventory)
         evidence = await collect_evidence(
@@ -121,9 +130,13 @@ async def _collect(
 
 
 def _client_process(
-    api: tuple[str, str, str, str], concurrency: int, conn: Connection, cache_db: str | None
+    api: tuple[str, str, str, str],
+    concurrency: int,
+    conn: Connection,
+    cache_db: str | None,
+    config_cache_hours: int = 0,
 ) -> None:
-    conn.send(asyncio.run(_collect(api, concurrency, cache_db)))
+    conn.send(asyncio.run(_collect(api, concurrency, cache_db, config_cache_hours)))
 
 
 def _machine() -> dict[str, str]:
@@ -151,6 +164,12 @@ def main() -> int:
     parser.add_argument("--no-baseline", action="store_true", help="skip the concurrency-1 run")
     parser.add_argument(
         "--no-cache-runs", action="store_true", help="skip the two runs with a task-log cache"
+    )
+    parser.add_argument(
+        "--config-cache-hours",
+        type=int,
+        default=0,
+        help="cache runs also use the opt-in guest config cache (REPORT_CONFIG_CACHE_HOURS)",
     )
     parser.add_argument(
         "--nagle", action="store_true", help="keep the simulator's Nagle stall (~40 ms/request)"
@@ -191,7 +210,9 @@ def main() -> int:
     try:
         for title, level, db in runs:
             mine, theirs = ctx.Pipe()
-            worker = ctx.Process(target=_client_process, args=(api, level, theirs, db))
+            worker = ctx.Process(
+                target=_client_process, args=(api, level, theirs, db, args.config_cache_hours)
+            )
             worker.start()
             result = mine.recv()
             worker.join()

@@ -18,23 +18,60 @@ from typing import Any
 
 from pve_backup_report.analysis.coverage import compute_coverage
 from pve_backup_report.collect.jobs import normalize_job
+from pve_backup_report.collect.pbs_entry import PbsResult
+from pve_backup_report.history.store import RunRecord, RunSummary
 from pve_backup_report.model import (
     BackupAttempt,
     Freshness,
     Guest,
     GuestEvidence,
+    GuestPbs,
     Inventory,
     Node,
+    PbsSnapshot,
     Storage,
     VersionInfo,
 )
 from pve_backup_report.report.build import build_report
+from pve_backup_report.report.history_records import guest_records, with_history
+from pve_backup_report.report.history_view import HistorySource
 from pve_backup_report.report.model import Report
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 
 
-def synthetic_report(count: int, lang: str = "en") -> Report:
+def _pbs(guests: tuple[Guest, ...], rng: random.Random) -> PbsResult:
+    """A latest snapshot per guest (most verified, some never, a few failed)."""
+    out: dict[int, GuestPbs] = {}
+    for g in guests:
+        when = NOW - timedelta(hours=rng.choice((5.0, 20.0, 50.0)))
+        state = rng.choice(("ok", "ok", "ok", None, "failed"))
+        snap = PbsSnapshot(
+            when, "pbs1", "main", "", "vm" if g.type == "qemu" else "ct", str(g.vmid),
+            size_bytes=2**33, verify_state=state,  # type: ignore[arg-type]
+            verified_at=when + timedelta(hours=1) if state else None,
+        )  # fmt: skip
+        out[g.vmid] = GuestPbs(g.vmid, snap, restore_points=rng.randint(1, 30))
+    return PbsResult(out, (), (), {}, (), 1)
+
+
+def _history(report: Report, rng: random.Random) -> HistorySource:
+    """14 days of daily results and 29 earlier runs, so the grid and trends are full."""
+    days = [NOW.date() - timedelta(days=d) for d in range(1, 14)]
+    pick = ("success",) * 8 + ("failure", "warning", "not_covered")
+    daily = {g.vmid: {d: rng.choice(pick) for d in days} for g in report.guests}
+    runs = [
+        RunSummary(i, "bench", NOW - timedelta(days=i), 1, {"guests_total": len(report.guests),
+                   "covered": len(report.guests) - 30 - i, "stale": i * 10, "last_failed": i})
+        for i in range(1, 30)
+    ]  # fmt: skip
+    previous = RunRecord("bench", runs[0].started_at, runs[0].started_at, "bench", 1, {},
+                         guest_records(report)[10:], (), 1)  # fmt: skip
+    return HistorySource(previous, runs, daily)
+
+
+def synthetic_report(count: int, lang: str = "en", *, extras: bool = True) -> Report:
+    """`extras`: PBS snapshots and 14 days of history (the grid), as a real run has them."""
     rng = random.Random(42)
     nodes = tuple(Node(f"pve{i}", "online", timezone="Europe/Paris") for i in range(1, 21))
     storages = (
@@ -84,7 +121,7 @@ def synthetic_report(count: int, lang: str = "en") -> Report:
         fresh = Freshness("fresh" if age < 26 else "stale", 26.0, "schedule", "", age)
         evidence[g.vmid] = GuestEvidence(g.vmid, latest, ok, 5, int(failed), fresh)
     coverage = compute_coverage(inventory)
-    return build_report(
+    report = build_report(
         inventory,
         coverage,
         evidence,
@@ -93,7 +130,9 @@ def synthetic_report(count: int, lang: str = "en") -> Report:
         tool_version="bench",
         config_summary={"opt_out_tag": "no-backup"},
         lang=lang,
+        pbs=_pbs(guests, rng) if extras else None,
     )
+    return with_history(report, _history(report, rng)) if extras else report
 
 
 def _child(kind: str, count: int) -> None:

@@ -55,6 +55,7 @@ class RawSettings(BaseSettings):
     report_language: str | None = None
     report_history_db: str | None = None
     report_history_retention_days: str | None = None
+    report_config_cache_hours: str | None = None
     backup_max_age_hours: str | None = None
     backup_max_age_tags: str | None = None
     backup_max_age_pools: str | None = None
@@ -82,6 +83,7 @@ class ReportSettings:
     language: str = "en"
     history_db: Path | None = None  # None: the default path in the user data directory
     history_retention_days: int = 400
+    config_cache_hours: int = 0  # 0: read every guest config on every run
     max_age_hours: float | None = None
     max_age_tags: dict[str, float] = field(default_factory=dict)
     max_age_pools: dict[str, float] = field(default_factory=dict)
@@ -292,6 +294,9 @@ def validate(raw: RawSettings) -> Settings:
         history_db=Path(history_db).expanduser() if history_db else None,
         history_retention_days=parse_int(
             "REPORT_HISTORY_RETENTION_DAYS", raw.report_history_retention_days, 400, 1, 36600
+        ),
+        config_cache_hours=parse_int(
+            "REPORT_CONFIG_CACHE_HOURS", raw.report_config_cache_hours, 0, 0, 8784
         ),
         max_age_hours=parse_hours("BACKUP_MAX_AGE_HOURS", raw.backup_max_age_hours),
         max_age_tags=parse_hours_map("BACKUP_MAX_AGE_TAGS", raw.backup_max_age_tags),

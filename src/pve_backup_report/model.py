@@ -183,6 +183,7 @@ class Inventory:
     jobs: tuple[BackupJob, ...] | None  # None: the job list could not be read
     anomalies: tuple[Anomaly, ...]
     not_backed_up: tuple[int, ...] | None = None  # PVE's own list; None = not readable
+    configs_from_cache: int = 0  # guest configs taken from the opt-in config cache
 
     def storage(self, storage_id: str | None) -> Storage | None:
         if storage_id is None:

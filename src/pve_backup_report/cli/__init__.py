@@ -76,11 +76,20 @@ def run(
             return modes.dump_inventory(args, run_data, out)
         cache = None
         remembered = None
+        config_cache = None
         if not args.no_history:
             from ..collect.log_cache import SqliteTaskLogCache
             from .history_cmd import history_path, remembered_successes
 
             cache = SqliteTaskLogCache(history_path(settings))
+            if settings.report.config_cache_hours:
+                from datetime import timedelta
+
+                from ..collect.config_cache import SqliteConfigCache
+
+                config_cache = SqliteConfigCache(
+                    history_path(settings), timedelta(hours=settings.report.config_cache_hours)
+                )
 
             def remembered(cluster: str) -> dict[int, tuple[str | None, datetime]]:
                 return remembered_successes(settings, cluster)
@@ -93,6 +102,7 @@ def run(
                 stage=progress.stage,
                 log_cache=cache,
                 remembered=remembered,
+                config_cache=config_cache,
             )
         )
     lang = args.lang or settings.report.language

@@ -90,6 +90,8 @@ def make_report(
         "opt_out_tag": settings.opt_out_tag,
         "max_age_hours": settings.report.max_age_hours,
         "api_requests": run.requests,
+        "config_cache_hours": settings.report.config_cache_hours,
+        "guest_configs_from_cache": run.inventory.configs_from_cache,
     }
     report = build_report(
         run.inventory,

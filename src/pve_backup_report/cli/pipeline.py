@@ -15,6 +15,7 @@ from datetime import datetime
 from ..analysis.coverage import CoverageResult, compute_coverage
 from ..analysis.crosscheck import cross_check
 from ..api.client import ClientConfig, ReadOnlyClient, pve_authorization
+from ..collect.config_cache import ConfigCache
 from ..collect.evidence import EvidenceResult, collect_evidence
 from ..collect.inventory import collect_inventory
 from ..collect.log_cache import TaskLogCache
@@ -66,6 +67,7 @@ async def collect_run(
     now: datetime | None = None,
     stage: Callable[[str], None] | None = None,
     remembered: Callable[[str], Mapping[int, tuple[str | None, datetime]]] | None = None,
+    config_cache: ConfigCache | None = None,
     log_cache: TaskLogCache | None = None,
 ) -> RunData:
     """Collect and analyse; `now` freezes the clock (the demo cluster lives on its own date).
@@ -79,7 +81,13 @@ async def collect_run(
     tell = stage or (lambda _text: None)
     async with ReadOnlyClient(client_config(pve)) as client:
         tell("Reading the cluster inventory…")
-        inventory = await collect_inventory(client, pve.base_urls[0], pve.backup_jobs_endpoint)
+        inventory = await collect_inventory(
+            client,
+            pve.base_urls[0],
+            pve.backup_jobs_endpoint,
+            config_cache=config_cache,
+            now=started_at,
+        )
         coverage = compute_coverage(inventory, settings.opt_out_tag)
         evidence_result = None
         if evidence and inventory.jobs is not None:

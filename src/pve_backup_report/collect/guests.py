@@ -11,11 +11,13 @@ import asyncio
 import re
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from ..api.errors import ApiError
 from ..model import Disk, Guest, Node, Severity
 from .base import Collector, error_details
+from .config_cache import ConfigCache, split
 from .parse import as_bool, as_int, as_str, split_tags
 
 QEMU_DISK_RE = re.compile(r"^(ide|sata|scsi|virtio)\d+$|^efidisk0$|^tpmstate0$")
@@ -165,18 +167,33 @@ async def _config(col: Collector, guest: Guest) -> Guest:
 
 
 async def enrich_with_configs(
-    col: Collector, guests: Iterable[Guest], nodes: Iterable[Node]
-) -> tuple[Guest, ...]:
+    col: Collector,
+    guests: Iterable[Guest],
+    nodes: Iterable[Node],
+    *,
+    cache: ConfigCache | None = None,
+    cluster: str = "",
+    now: datetime | None = None,
+) -> tuple[tuple[Guest, ...], int]:
+    """Read each online guest's config (or take a fresh enough cached reading); returns the
+    guests and how many came from the cache."""
     online = {n.name for n in nodes if n.online}
     guest_list = list(guests)
     skipped: dict[str, int] = {}
-    tasks = []
+    readable = []
     for guest in guest_list:
         if guest.node in online:
-            tasks.append(_config(col, guest))
+            readable.append(guest)
         else:
             skipped[guest.node] = skipped.get(guest.node, 0) + 1
-    enriched = {g.vmid: g for g in await asyncio.gather(*tasks)}
+    hits: list[Guest] = []
+    if cache is not None and now is not None:
+        cached = cache.get(cluster, (g.vmid for g in readable))
+        hits, readable = split(readable, cached, now, cache.max_age)
+    fetched = list(await asyncio.gather(*(_config(col, g) for g in readable)))
+    if cache is not None and now is not None:
+        cache.put(cluster, fetched, now)
+    enriched = {g.vmid: g for g in [*hits, *fetched]}
     for node, count in sorted(skipped.items()):
         col.add(
             Severity.WARNING,
@@ -186,4 +203,4 @@ async def enrich_with_configs(
             node=node,
             guests=count,
         )
-    return tuple(enriched.get(g.vmid, g) for g in guest_list)
+    return tuple(enriched.get(g.vmid, g) for g in guest_list), len(hits)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from ..model import Inventory
 from .base import Collector, Getter
+from .config_cache import ConfigCache
 from .guests import collect_guests, enrich_with_configs
 from .jobs import collect_jobs, collect_not_backed_up
 from .nodes import collect_cluster_name, collect_nodes, collect_version
@@ -14,7 +16,12 @@ from .storages import collect_storages
 
 
 async def collect_inventory(
-    client: Getter, api_url: str, jobs_endpoint: str = "/cluster/backup"
+    client: Getter,
+    api_url: str,
+    jobs_endpoint: str = "/cluster/backup",
+    *,
+    config_cache: ConfigCache | None = None,
+    now: datetime | None = None,
 ) -> Inventory:
     col = Collector(client)
     async with asyncio.TaskGroup() as group:
@@ -33,9 +40,12 @@ async def collect_inventory(
         jobs_task.result(),
     )
     job_pools = [j.selection.pool for j in jobs or () if j.selection.pool]
-    memberships, enriched = await asyncio.gather(
+    cluster_key = name_task.result() or api_url
+    memberships, (enriched, from_cache) = await asyncio.gather(
         collect_memberships(col, job_pools, pools),
-        enrich_with_configs(col, guests or (), nodes),
+        enrich_with_configs(
+            col, guests or (), nodes, cache=config_cache, cluster=cluster_key, now=now
+        ),
     )
     return Inventory(
         api_url=api_url,
@@ -49,4 +59,5 @@ async def collect_inventory(
         jobs=jobs,
         anomalies=tuple(col.anomalies),
         not_backed_up=nbu_task.result(),
+        configs_from_cache=from_cache,
     )

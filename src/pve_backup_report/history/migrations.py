@@ -44,6 +44,18 @@ MIGRATIONS: list[str] = [
         cached_at TEXT NOT NULL
     );
     """,
+    # 2: opt-in cache of what guest configurations told (REPORT_CONFIG_CACHE_HOURS)
+    """
+    CREATE TABLE guest_config_cache (
+        cluster TEXT NOT NULL,
+        vmid INTEGER NOT NULL,
+        node TEXT NOT NULL,
+        type TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        cached_at TEXT NOT NULL,
+        PRIMARY KEY (cluster, vmid)
+    );
+    """,
 ]
 
 

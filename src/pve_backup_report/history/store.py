@@ -86,6 +86,11 @@ class HistoryStore:
         self._conn.execute("PRAGMA journal_mode = WAL")
         self.schema_version = migrate(self._conn)
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """For caches that keep their own tables in the history database."""
+        return self._conn
+
     def close(self) -> None:
         self._conn.close()
 

@@ -9,6 +9,7 @@ template typo fails the tests instead of printing an empty cell.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Literal
@@ -17,7 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from ..analysis.coverage import Verdict
 from .charts import CELL_COLOURS, age_bars, coverage_bars, trend_charts
-from .history_view import CELL_STATES
+from .history_view import CELL_STATES, GridRow
 from .i18n import Translator, zone_label
 from .model import GuestRow, Report
 from .notes import notes_html, notes_plain
@@ -53,6 +54,15 @@ GC_CLASS = {
     "unknown": "muted",
 }
 USAGE_COLOURS = {"ok": "#2e7d32", "warning": "#f9a825", "critical": "#c62828"}
+# Scale limits (see docs/performance.md, "Rendering"). WeasyPrint pays per box and per text
+# line, so the PDF splits long tables into chunks of fixed layout and, past PRINT_GRID_FULL
+# rows, prints the daily grid only for guests that need attention (the PRINT_GRID_MAX most
+# serious). Mail bodies stop after
+# EMAIL_CAP rows per list: the attached report has everything.
+PRINT_CHUNK = 100
+PRINT_GRID_FULL = 200
+PRINT_GRID_MAX = 500
+EMAIL_CAP = 50
 SECTIONS = (
     "summary",
     "attention",
@@ -104,6 +114,18 @@ def context(report: Report, variant: Variant) -> dict[str, Any]:
     def pbs(g: GuestRow) -> object:
         return pbs_cell(tr, g, report.pbs_collected)
 
+    attention = report.attention_rows()
+    guests: Sequence[GuestRow] = report.guests
+    grid: Sequence[GridRow] = report.history.grid if report.history else ()
+    cap = {"print": PRINT_GRID_FULL, "email": EMAIL_CAP}.get(variant)
+    if cap is not None and len(grid) > cap:
+        by_vmid = {row.vmid: row for row in grid}
+        grid = [by_vmid[v] for v in report.attention if v in by_vmid][:PRINT_GRID_MAX]
+    grid_more = 0
+    if variant == "email":
+        grid_more = len(report.history.grid) - len(grid[:EMAIL_CAP]) if report.history else 0
+        attention, guests, grid = attention[:EMAIL_CAP], guests[:EMAIL_CAP], grid[:EMAIL_CAP]
+
     return {
         "r": report,
         "tr": tr,
@@ -115,7 +137,14 @@ def context(report: Report, variant: Variant) -> dict[str, Any]:
         "dt": dt,
         "coverage_bars": coverage_bars(report.summary),
         "age_bars": age_bars(report.summary),
-        "attention": report.attention_rows(),
+        "attention": attention,
+        "attention_total": len(report.attention),
+        "guest_rows": guests,
+        "grid_rows": grid,
+        "grid_more": grid_more,
+        "letters": {state: tr.t(f"letter.{state}") for state in CELL_STATES},
+        "CHUNK": PRINT_CHUNK,
+        "GRID_MAX": PRINT_GRID_MAX,
         "cluster_name": report.cluster.name or tr.t("value.not_specified"),
         "pbs": pbs,
         "dtz": lambda value: tr.datetime(value, with_zone=True),
