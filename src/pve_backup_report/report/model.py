@@ -51,7 +51,14 @@ AttentionReason = Literal[
     "pbs_not_verified",
 ]
 CRITICAL_REASONS: frozenset[str] = frozenset(
-    {"not_covered", "disabled_only", "last_backup_failed", "pbs_no_snapshot", "pbs_verify_failed"}
+    {
+        "not_covered",
+        "disabled_only",
+        "last_backup_failed",
+        "no_success",
+        "pbs_no_snapshot",
+        "pbs_verify_failed",
+    }
 )
 GcState = Literal["ok", "failed", "never", "running", "outdated", "unknown"]
 UsageLevel = Literal["ok", "warning", "critical"]
