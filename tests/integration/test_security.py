@@ -91,9 +91,27 @@ def test_failover_skips_unreachable_host(start_sim: Start, cli: Cli) -> None:
     assert result.code == 0, result.out
 
 
-def test_only_get_requests_ever_reach_the_server(start_sim: Start, cli: Cli) -> None:
+def test_only_get_requests_ever_reach_the_server(
+    start_sim: Start, cli: Cli, tmp_path: Path
+) -> None:
     sim = start_sim(scenario())
-    for args in (["--check-api"], ["--dump-inventory"], ["--dump-coverage", "--json"]):
+    for args in (
+        ["--check-api"],
+        ["--dump-inventory"],
+        ["--dump-coverage", "--json"],
+        ["-vv", "--dump-inventory", "--json"],
+        ["--dump-report-data"],
+        ["--check"],
+        [
+            "-vv",
+            "--log-format",
+            "json",
+            "--format",
+            "json,html,csv,md,text,prometheus",
+            "--output-dir",
+            str(tmp_path / "reports"),
+        ],
+    ):
         cli(args, sim.env())
     methods = {method for method, _path, _query in sim.server.requests}
     assert methods == {"GET"}
@@ -124,17 +142,34 @@ def test_sentinel_secret_never_leaks(
     sim = start_sim(data)
     caplog.set_level(logging.DEBUG)
     outputs = []
+    reports = str(tmp_path / "reports")
     for args in (
         ["--check-api"],
         ["--dump-inventory"],
         ["--dump-coverage", "--json"],
         ["-vv", "--dump-inventory", "--json"],
+        ["--dump-report-data"],
+        ["--check"],
+        [
+            "-vv",
+            "--log-format",
+            "json",
+            "--format",
+            "json,html,csv,md,text,prometheus",
+            "--output-dir",
+            reports,
+        ],
     ):
         result = cli(args, sim.env(PVE_TIMEOUT="1"))
         outputs += [result.out, result.err]
     wrong = cli(["--check-api"], sim.env(PVE_API_TOKEN_SECRET=SENTINEL + "x"))
     bad_config = cli(["--check-api"], sim.env(PVE_TIMEOUT="nope"))
     outputs += [wrong.out, wrong.err, bad_config.out, bad_config.err, caplog.text]
-    outputs += [p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file()]
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".html" for p in written)  # the report files were really produced
+    core = ("^/cluster/backup$", "^/cluster/resources$", "^/nodes$")
+    if fault["route"] not in core:  # jobs, guests and nodes readable: the history is written
+        assert any(p.name == "history.sqlite3" for p in written)
+    outputs += [p.read_text(errors="replace") for p in written]
     assert all(SENTINEL not in text for text in outputs)
     assert bad_config.code == 3
