@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from pve_backup_report.history.migrations import MIGRATIONS
 from pve_backup_report.history.store import (
     AnomalyRecord,
     GuestRecord,
@@ -89,7 +90,7 @@ def test_migration_is_idempotent_and_newer_schema_refused(tmp_path: Path) -> Non
     path = tmp_path / "h.db"
     HistoryStore(path).close()
     with HistoryStore(path) as store:
-        assert store.schema_version == 1
+        assert store.schema_version == len(MIGRATIONS) == 2
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA user_version = 99")
     conn.commit()
