@@ -87,6 +87,7 @@ async def collect_run(
             pve.backup_jobs_endpoint,
             config_cache=config_cache,
             now=started_at,
+            progress=stage,
         )
         coverage = compute_coverage(inventory, settings.opt_out_tag)
         evidence_result = None
@@ -108,6 +109,7 @@ async def collect_run(
                     remembered(inventory.cluster_name or inventory.api_url) if remembered else None
                 ),
                 log_cache=log_cache,
+                progress=stage,
             )
         pbs_result = None
         if pbs:

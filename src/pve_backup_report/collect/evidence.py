@@ -30,7 +30,7 @@ being fetched; the choice of logs above does not change, so neither does the res
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -128,7 +128,9 @@ class _Walker:
         log_limit: int,
         knowledge: _Knowledge,
         cache: TaskLogCache | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
+        self.progress = progress
         self.col = col
         self.ctx = ctx
         self.log_limit = log_limit
@@ -181,6 +183,11 @@ class _Walker:
                 fresh[task.upid.raw] = (task.node, task.upid.starttime, entry)
         if self.cache is not None and fresh:
             self.cache.put(fresh)
+        if self.progress is not None:
+            self.progress(
+                f"Reading backup task logs… {self.logs_fetched} read, "
+                f"{self.logs_from_cache} from the cache"
+            )
 
     def _use(self, task: VzdumpTask, log: FetchedLog) -> TaskLogResult | None:
         if not log.available:
@@ -219,6 +226,7 @@ async def collect_evidence(
     pool_max_age: Mapping[str, float] | None = None,
     wait_for_unselected: bool = False,
     remembered_success: Mapping[int, tuple[str | None, datetime]] | None = None,
+    progress: Callable[[str], None] | None = None,
     wave_size: int = DEFAULT_WAVE,
     log_cache: TaskLogCache | None = None,
 ) -> EvidenceResult:
@@ -240,7 +248,7 @@ async def collect_evidence(
     )
     required = required_guests(inventory, coverage, wait_for_unselected)
     knowledge = _Knowledge(required, ctx.guest_node, coverage.selections, runs)
-    walker = _Walker(col, ctx, task_log_limit, knowledge, log_cache)
+    walker = _Walker(col, ctx, task_log_limit, knowledge, log_cache, progress)
     index = 0
     while index < len(tasks) and not knowledge.done:
         wave: list[VzdumpTask] = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -174,6 +174,7 @@ async def enrich_with_configs(
     cache: ConfigCache | None = None,
     cluster: str = "",
     now: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[tuple[Guest, ...], int]:
     """Read each online guest's config (or take a fresh enough cached reading); returns the
     guests and how many came from the cache."""
@@ -190,7 +191,17 @@ async def enrich_with_configs(
     if cache is not None and now is not None:
         cached = cache.get(cluster, (g.vmid for g in readable))
         hits, readable = split(readable, cached, now, cache.max_age)
-    fetched = list(await asyncio.gather(*(_config(col, g) for g in readable)))
+    done = 0
+
+    async def read(guest: Guest) -> Guest:
+        nonlocal done
+        result = await _config(col, guest)
+        done += 1
+        if progress is not None:
+            progress(f"Reading guest configurations… {done}/{len(readable)}")
+        return result
+
+    fetched = list(await asyncio.gather(*(read(g) for g in readable)))
     if cache is not None and now is not None:
         cache.put(cluster, fetched, now)
     enriched = {g.vmid: g for g in [*hits, *fetched]}

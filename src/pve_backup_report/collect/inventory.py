@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 
 from ..model import Inventory
@@ -22,6 +23,7 @@ async def collect_inventory(
     *,
     config_cache: ConfigCache | None = None,
     now: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Inventory:
     col = Collector(client)
     async with asyncio.TaskGroup() as group:
@@ -44,7 +46,13 @@ async def collect_inventory(
     memberships, (enriched, from_cache) = await asyncio.gather(
         collect_memberships(col, job_pools, pools),
         enrich_with_configs(
-            col, guests or (), nodes, cache=config_cache, cluster=cluster_key, now=now
+            col,
+            guests or (),
+            nodes,
+            cache=config_cache,
+            cluster=cluster_key,
+            now=now,
+            progress=progress,
         ),
     )
     return Inventory(
