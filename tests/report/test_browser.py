@@ -72,3 +72,26 @@ def test_screenshot_artifact(tmp_path: Path, width: int) -> None:
     assert shot.is_file(), result.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 10_000  # not a blank page
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_demo_report_fits_a_phone(tmp_path: Path, lang: str) -> None:
+    """The demo cluster's real report (long job ids, badges, PBS and history cells)."""
+    import io
+
+    from pve_backup_report.cli import main
+
+    out_dir = tmp_path / "demo"
+    code = main(
+        ["demo", "--lang", lang, "--format", "html", "--output-dir", str(out_dir)],
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+    assert code in (0, 1, 2)
+    report_html = next(out_dir.glob("*.html")).read_text(encoding="utf-8")
+    page = _wrap(tmp_path, report_html, 390, 900)
+    result = chromium("--window-size=520,960", "--virtual-time-budget=10000", "--dump-dom",
+                      page.as_uri())  # fmt: skip
+    match = re.search(r'data-probe="(\d+)x(\d+)"', result.stdout)
+    assert match, result.stderr[-2000:]
+    assert int(match.group(1)) <= 390, f"demo report is {match.group(1)}px wide at 390px"
