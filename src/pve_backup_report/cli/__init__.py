@@ -131,12 +131,12 @@ def run(
 
 
 def _check_api(settings: Settings, pbs: list[PbsSettings], out: IO[str]) -> int:
-    from ..diagnostics.check_api import check_api
+    from ..diagnostics.check_api import ProbeResult, check_api
     from ..diagnostics.pbs_check import check_pbs
     from .modes import print_check
     from .pipeline import client_config
 
-    async def probes() -> list[object]:
+    async def probes() -> list[ProbeResult]:
         from ..api.client import ReadOnlyClient
 
         async with ReadOnlyClient(client_config(settings.pve)) as client:
@@ -145,7 +145,7 @@ def _check_api(settings: Settings, pbs: list[PbsSettings], out: IO[str]) -> int:
         return list(results)
 
     results = asyncio.run(probes())
-    return int(print_check(results, out))  # type: ignore[arg-type]
+    return int(print_check(results, out))
 
 
 def _send_mail(

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from ..api.errors import ApiError
-from ..model import Disk, Guest, Node, Severity
+from ..model import Disk, Guest, GuestType, Node, Severity
 from .base import Collector, error_details
 from .config_cache import ConfigCache, split
 from .parse import as_bool, as_int, as_str, split_tags
@@ -28,11 +28,17 @@ def normalize_guest(item: dict[str, Any]) -> Guest | None:
     gtype = as_str(item.get("type"))
     vmid = as_int(item.get("vmid"))
     node = as_str(item.get("node"))
-    if gtype not in ("qemu", "lxc") or vmid is None or node is None:
+    if vmid is None or node is None:
+        return None
+    if gtype == "qemu":
+        kind: GuestType = "qemu"
+    elif gtype == "lxc":
+        kind = "lxc"
+    else:
         return None
     return Guest(
         vmid=vmid,
-        type=gtype,  # type: ignore[arg-type]  # narrowed by the check above
+        type=kind,
         node=node,
         name=as_str(item.get("name")),
         status=as_str(item.get("status")),
