@@ -103,7 +103,12 @@ def test_guest_rules() -> None:
         ("pbs_not_verified", 5),
     ]
     assert out[0].severity is Severity.CRITICAL and out[2].severity is Severity.CRITICAL
-    assert out[1].details == {"vmid": 2, "age_hours": 30, "max_age_hours": 26}
+    assert out[1].details == {
+        "vmid": 2,
+        "age_hours": 30,
+        "max_age_hours": 26,
+        "backup_time": "2025-11-25T01:00:00+00:00",
+    }
 
 
 def test_not_verified_is_quiet_when_a_job_covers_and_recent_snapshots_verify() -> None:
@@ -132,7 +137,7 @@ def test_unencrypted_grouped_per_location_with_configurable_severity() -> None:
     assert (a.code, a.severity, a.details) == (
         "pbs_unencrypted",
         Severity.WARNING,
-        {"location": "pbs1:store1/prod", "vmids": "1,2"},
+        {"location": "pbs1:store1/prod", "vmids": "1,2", "guests": 2},
     )
 
 

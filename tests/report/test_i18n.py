@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import re
+import string
 from datetime import datetime
 from importlib import resources
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from pve_backup_report.report.i18n import LANGUAGES, NNBSP, Translator, catalogue, placeholders
+from pve_backup_report.report.i18n import (
+    ANOMALY_MSG,
+    LANGUAGES,
+    NNBSP,
+    Translator,
+    catalogue,
+    placeholders,
+)
 
 NOW = datetime(2026, 11, 26, 21, 5, tzinfo=ZoneInfo("Europe/Paris"))
 
@@ -101,3 +110,68 @@ def test_times_follow_the_report_zone() -> None:
     tr = Translator("en", ZoneInfo("Europe/Paris"))
     utc = datetime.fromisoformat("2026-07-01T12:00:00+00:00")
     assert tr.datetime(utc) == "2026-07-01 14:00"  # CEST
+
+
+# ------------------------------------------------------------------ anomaly messages
+_SRC = Path(__file__).resolve().parents[2] / "src" / "pve_backup_report"
+_OPENER = re.compile(r"(?<!def )\b(?:Anomaly|add|add_error|_anomaly|_a)\(")
+_LITERAL = re.compile(r'(==\s*)?f?"([^"\n]*)"')
+_CODE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9{}.]+)+")
+# codes built at run time: the template as written → every code it can give
+_DYNAMIC = {"backup_{fresh.status}": {"backup_stale", "backup_no_success"}}
+
+
+def _call_args(text: str, start: int) -> str:
+    depth = 0
+    for i in range(start, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[start:i]
+    return text[start:]
+
+
+def _emitted_codes() -> set[str]:
+    """Every anomaly code the collectors and analyses can emit, read from their source: the
+    `code="…"` of `Collector.fetch`, and the code-like literals of an `Anomaly(…)`, `add(…)`,
+    `add_error(…)`, `_anomaly(…)` or `_a(…)` call before its message."""
+    found: set[str] = set()
+    for path in sorted([*_SRC.glob("analysis/*.py"), *_SRC.glob("collect/*.py")]):
+        text = path.read_text(encoding="utf-8")
+        found.update(re.findall(r'\bcode="([a-z0-9_]+)"', text))
+        for match in _OPENER.finditer(text):
+            for comparison, literal in _LITERAL.findall(_call_args(text, match.end() - 1)):
+                if " " in literal:
+                    break  # the message: codes come before it
+                if not comparison and _CODE.fullmatch(literal):
+                    found.add(literal)
+    dynamic = {c for c in found if "{" in c}
+    assert dynamic <= set(_DYNAMIC), f"add the codes of {dynamic - set(_DYNAMIC)} to _DYNAMIC"
+    return (found - dynamic).union(*(_DYNAMIC[c] for c in dynamic))
+
+
+def test_every_anomaly_code_has_a_translated_message() -> None:
+    codes = _emitted_codes()
+    assert {"jobs_unavailable", "pbs_vmid_collision", "backup_stale", "task_log_truncated"} <= codes
+    assert len(codes) > 60
+    for lang in LANGUAGES:
+        cat = catalogue(lang)
+        missing = {c for c in codes if f"{ANOMALY_MSG}{c}" not in cat}
+        assert missing == set(), f"{lang}: no anomaly.msg.<code> for {sorted(missing)}"
+    keyed = {
+        k.removeprefix(ANOMALY_MSG).split(".")[0]
+        for k in catalogue("en")
+        if k.startswith(ANOMALY_MSG)
+    }
+    assert keyed - codes == set(), "messages for codes nothing emits"
+
+
+def test_anomaly_message_placeholders_are_detail_names() -> None:
+    """Placeholders name details (lower-case identifiers), with only the known format specs."""
+    for key, text in catalogue("fr").items():
+        if not key.startswith(("anomaly.msg.", "anomaly.part.")):
+            continue
+        for _, name, spec, conversion in string.Formatter().parse(text):
+            if name is None:
+                continue
+            assert re.fullmatch(r"[a-z][a-z0-9_]*", name), (key, name)
+            assert spec in ("", "date", "datetime", "n") and conversion is None, (key, spec)

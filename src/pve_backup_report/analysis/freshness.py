@@ -220,7 +220,13 @@ def apply_freshness(
                     "evidence",
                     f"backup_{fresh.status}",
                     f"Guest {guest.vmid}: {fresh.explanation}",
-                    {"vmid": guest.vmid, "max_age_hours": fresh.max_age_hours},
+                    {
+                        "vmid": guest.vmid,
+                        "max_age_hours": fresh.max_age_hours,
+                        **(
+                            {} if fresh.age_hours is None else {"age_hours": round(fresh.age_hours)}
+                        ),
+                    },
                 )
             )
     return out, anomalies

@@ -163,6 +163,7 @@ def _selection_anomalies(inventory: Inventory, jid: str, sel: JobSelection) -> l
                 f"({', '.join(job.selection.invalid[:5])}): Proxmox rejects the "
                 "whole job at run time",
                 job=jid,
+                invalid_values=", ".join(job.selection.invalid[:5]),
             )
         )
     elif sel.state == "empty" and not (job.node and sel.dropped_by_node):

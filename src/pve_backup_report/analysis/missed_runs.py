@@ -225,7 +225,12 @@ def find_missed_runs(
             f"Backup job {job.job_id} should have run on {node} at "
             f"{_show(expected, timezones.get(node))} (schedule '{job.schedule}'), "
             "but no backup task started then",
-            {"job": job.job_id, "node": node, "expected": expected.isoformat()},
+            {
+                "job": job.job_id,
+                "node": node,
+                "expected": expected.isoformat(),
+                "schedule": job.schedule,
+            },
         )
         for index, (job, node, expected) in enumerate(slots)
         if index not in matched

@@ -84,11 +84,8 @@ def guest_checks(
         latest = detail.pbs.latest_snapshot
         where = ", ".join(loc.label for loc in detail.locations)
         if latest is None:
-            extra = (
-                f"; snapshots exist in other namespaces: {', '.join(detail.pbs.other_namespaces)}"
-                if detail.pbs.other_namespaces
-                else ""
-            )
+            others = ", ".join(detail.pbs.other_namespaces) or None
+            extra = f"; snapshots exist in other namespaces: {others}" if others else ""
             out.append(
                 _a(
                     Severity.CRITICAL,
@@ -96,6 +93,7 @@ def guest_checks(
                     f"Guest {vmid} is covered by a PBS job but has no snapshot in {where}{extra}",
                     vmid=vmid,
                     location=where,
+                    **({"other_namespaces": others} if others else {}),
                 )
             )
             continue
@@ -112,6 +110,7 @@ def guest_checks(
                     vmid=vmid,
                     age_hours=round(age_h),
                     max_age_hours=round(limit),
+                    backup_time=latest.backup_time.isoformat(),
                 )
             )
         out.extend(_verify(vmid, detail, latest, verifying, now, th))
@@ -136,6 +135,7 @@ def _verify(
                 f"Guest {vmid}: verification of the latest snapshot ({stamp}) FAILED; it may not "
                 "be restorable",
                 vmid=vmid,
+                backup_time=latest.backup_time.isoformat(),
             )
         ]
     if latest.verify_state == "ok":
@@ -147,6 +147,8 @@ def _verify(
                     f"Guest {vmid}: the latest snapshot was last verified "
                     f"{_when(latest.verified_at)}, more than {th.verify_max_age_days:g} days ago",
                     vmid=vmid,
+                    verified_at=latest.verified_at.isoformat(),
+                    max_age_days=f"{th.verify_max_age_days:g}",
                 )
             ]
         return []
@@ -169,6 +171,8 @@ def _verify(
             "pbs_not_verified",
             f"Guest {vmid}: the latest snapshot ({stamp}) was never verified: {why}",
             vmid=vmid,
+            backup_time=latest.backup_time.isoformat(),
+            **({"verify_window_days": f"{th.verify_max_age_days:g}"} if loc in verifying else {}),
         )
     ]
 
@@ -188,6 +192,7 @@ def unencrypted_checks(details: Mapping[int, GuestDetail], th: PbsThresholds) ->
             + ", ".join(map(str, vmids)),
             location=loc.label,
             vmids=",".join(map(str, vmids)),
+            guests=len(vmids),
         )
         for loc, vmids in sorted(by_loc.items())
     ]
@@ -243,6 +248,9 @@ def reconcile(
                 vmid=vmid,
                 storage=success.storage,
                 upid=success.upid,
+                location=loc.label,
+                **({"started_at": success.started_at.isoformat()} if success.started_at else {}),
+                **({"found_in": ", ".join(other)} if other else {}),
             )
         )
     return out
@@ -294,6 +302,7 @@ def datastore_checks(
                     Severity.WARNING,
                     "pbs_datastore_maintenance",
                     f"Datastore {name} is in maintenance mode ({ds.maintenance})",
+                    maintenance=ds.maintenance,
                     **base,
                 )
             )
@@ -322,6 +331,7 @@ def _gc(
                 Severity.WARNING,
                 "pbs_gc_failed",
                 f"Last garbage collection on datastore {name} failed: {gc.last_run_state}",
+                state=gc.last_run_state,
                 **base,
             )
         ]
@@ -332,6 +342,8 @@ def _gc(
                 "pbs_gc_outdated",
                 f"Last garbage collection on datastore {name} ended {_when(gc.last_run_end)}, "
                 f"more than {th.gc_max_age_days:g} days ago",
+                last_run_end=gc.last_run_end.isoformat(),
+                max_age_days=f"{th.gc_max_age_days:g}",
                 **base,
             )
         ]
@@ -350,6 +362,9 @@ def job_checks(prune: Sequence[RetentionPolicy], verify: Sequence[PbsVerifyJob])
                     f"failed: {p.last_run_state}",
                     server=p.server,
                     job=p.source,
+                    prune_job=p.source.split(":", 1)[1],
+                    datastore=p.datastore,
+                    state=p.last_run_state,
                 )
             )
     for v in verify:
@@ -362,6 +377,8 @@ def job_checks(prune: Sequence[RetentionPolicy], verify: Sequence[PbsVerifyJob])
                     f"{v.last_run_state}",
                     server=v.server,
                     job=v.job_id,
+                    datastore=v.datastore,
+                    state=v.last_run_state,
                 )
             )
     return out

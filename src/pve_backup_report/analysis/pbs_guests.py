@@ -21,6 +21,7 @@ from ..model import (
     Guest,
     GuestPbs,
     Inventory,
+    JSONScalar,
     PbsOrphan,
     PbsSnapshot,
     RetentionPolicy,
@@ -132,12 +133,21 @@ def collision_reason(
     guest: Guest, snaps: Sequence[PbsSnapshot], expected_owner: str | None
 ) -> str | None:
     """Why `snaps` (one group) may not all belong to `guest`, or None."""
+    return collision_facts(guest, snaps, expected_owner)[0]
+
+
+def collision_facts(
+    guest: Guest, snaps: Sequence[PbsSnapshot], expected_owner: str | None
+) -> tuple[str | None, dict[str, JSONScalar]]:
+    """`collision_reason`, and the same facts as anomaly details (for translated messages)."""
     reasons: list[str] = []
+    facts: dict[str, JSONScalar] = {}
     owners = sorted({s.owner for s in snaps if s.owner})
     if expected_owner and owners and owners != [expected_owner]:
         reasons.append(
             f"the group is owned by {', '.join(owners)}, not by the storage's user {expected_owner}"
         )
+        facts.update(owners=", ".join(owners), expected_owner=expected_owner)
     if guest.name:
         foreign: dict[str, int] = {}
         for snap in snaps:
@@ -149,7 +159,12 @@ def collision_reason(
                 f"'{n}' ({c} snapshot{'s' if c > 1 else ''})" for n, c in sorted(foreign.items())
             )
             reasons.append(f"snapshot notes name {names} while the guest is '{guest.name}'")
-    return "; ".join(reasons) or None
+            facts.update(
+                notes=", ".join(f"'{n}'" for n in sorted(foreign)),
+                note_snapshots=sum(foreign.values()),
+                guest_name=guest.name,
+            )
+    return "; ".join(reasons) or None, facts
 
 
 def _guest_storages(
@@ -200,14 +215,16 @@ def analyse_guests(
         retention = (
             applicable_retention(main_loc, data.retention, storage, jobs) if main_loc else None
         )
-        reason = None
+        reason: str | None = None
+        facts: dict[str, JSONScalar] = {}
         for loc in locs:
             sid = next(s for s in storages if locations[s] == loc)
             owned = inventory.storage(sid)
             owner = owned.username if owned else None
-            reason = reason or collision_reason(guest, index.get((loc, kind, bid), []), owner)
+            if reason is None:
+                reason, facts = collision_facts(guest, index.get((loc, kind, bid), []), owner)
         if reason:
-            anomalies.append(_collision(guest, reason, main_loc))
+            anomalies.append(_collision(guest, reason, main_loc, facts))
         pbs = GuestPbs(
             vmid=guest.vmid,
             latest_snapshot=latest,
@@ -234,7 +251,10 @@ def _jobs_for(
     return [j for j in inventory.jobs or () if j.job_id in ids]
 
 
-def _collision(guest: Guest, reason: str, loc: Location | None) -> Anomaly:
+def _collision(
+    guest: Guest, reason: str, loc: Location | None, facts: Mapping[str, JSONScalar]
+) -> Anomaly:
+    """`facts`: the reason as details (see `collision_facts`), for translated messages."""
     where = f" on {loc.label}" if loc else ""
     return Anomaly(
         Severity.WARNING,
@@ -242,7 +262,7 @@ def _collision(guest: Guest, reason: str, loc: Location | None) -> Anomaly:
         "pbs_vmid_collision",
         f"Guest {guest.vmid}: its backup group{where} may belong to another guest with the same "
         f"VMID (another cluster, or a deleted guest whose VMID was reused): {reason}",
-        {"vmid": guest.vmid, "location": loc.label if loc else None},
+        {"vmid": guest.vmid, "location": loc.label if loc else None, **facts},
     )
 
 
@@ -282,5 +302,6 @@ def find_orphans(
         )
         if guest is not None:
             reason = f"group {kind}/{bid} exists but guest {bid} is now a {guest.type} guest"
-            anomalies.append(_collision(guest, reason, loc))
+            facts = {"group": f"{kind}/{bid}", "guest_type": guest.type}
+            anomalies.append(_collision(guest, reason, loc, facts))
     return tuple(orphans), anomalies

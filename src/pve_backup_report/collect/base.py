@@ -25,6 +25,7 @@ class Getter(Protocol):
 
 def error_details(error: ApiError) -> dict[str, JSONScalar]:
     details: dict[str, JSONScalar] = {"endpoint": error.endpoint, "error": error.code}
+    details["error_message"] = error.message  # never holds credentials (see api.errors)
     if isinstance(error, HttpError):
         details["status"] = error.status
         details["reason"] = error.reason
@@ -56,10 +57,18 @@ class Collector:
         self.anomalies.append(Anomaly(severity, component, code, message, dict(details)))
 
     def add_error(
-        self, severity: Severity, component: str, code: str, what: str, error: ApiError
+        self,
+        severity: Severity,
+        component: str,
+        code: str,
+        what: str,
+        error: ApiError,
+        extra: Mapping[str, JSONScalar] | None = None,
     ) -> None:
+        """`extra`: details naming what was read (node, storage …), for translated messages."""
+        details = {**(extra or {}), **error_details(error)}
         self.anomalies.append(
-            Anomaly(severity, component, code, f"{what}: {error.message}", error_details(error))
+            Anomaly(severity, component, code, f"{what}: {error.message}", details)
         )
 
     async def fetch(
@@ -71,11 +80,12 @@ class Collector:
         what: str,
         severity: Severity = Severity.WARNING,
         params: Mapping[str, str | int] | None = None,
+        extra: Mapping[str, JSONScalar] | None = None,
     ) -> ApiResponse | None:
         try:
             return await self.client.get(path, params)
         except ApiError as error:
-            self.add_error(severity, component, code, what, error)
+            self.add_error(severity, component, code, what, error, extra)
             return None
 
     def expect_list(self, response: ApiResponse | None, component: str, path: str) -> list[Any]:
@@ -90,6 +100,7 @@ class Collector:
                 "unexpected_response",
                 f"{path} returned {type(data).__name__} where a list was expected",
                 endpoint=path,
+                type=type(data).__name__,
             )
             return []
         items = [item for item in data if isinstance(item, dict)]
@@ -100,5 +111,6 @@ class Collector:
                 "unexpected_response",
                 f"{path}: ignored {len(data) - len(items)} entries that are not objects",
                 endpoint=path,
+                ignored=len(data) - len(items),
             )
         return items

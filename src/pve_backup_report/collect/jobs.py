@@ -85,6 +85,7 @@ async def collect_jobs(col: Collector, endpoint: str) -> tuple[BackupJob, ...] |
                 f"Job {job.job_id} lists values that are not VMIDs: "
                 + ", ".join(job.selection.invalid[:10]),
                 job=job.job_id,
+                values=", ".join(job.selection.invalid[:10]),
             )
         jobs.append(job)
     return tuple(jobs)

@@ -141,7 +141,14 @@ async def collect_pbs_server(
         info = PbsServerInfo(name, api_url, reachable=False, fingerprint=fingerprint)
         return PbsServerData(info, anomalies=col.anomalies)
     except ApiError as error:
-        col.add_error(Severity.WARNING, COMPONENT, "pbs_request_failed", f"PBS {name}", error)
+        col.add_error(
+            Severity.WARNING,
+            COMPONENT,
+            "pbs_request_failed",
+            f"PBS {name}",
+            error,
+            {"server": name},
+        )
         version = None
     data = version.data if version is not None and isinstance(version.data, dict) else {}
     ver, rel = as_str(data.get("version")), as_str(data.get("release"))
@@ -249,6 +256,7 @@ async def _datastore(
             f"PBS {col.name}: datastore {store}: {usage['error']}",
             server=col.name,
             datastore=store,
+            error_message=str(usage["error"]),
         )
     namespaces = await _namespaces(col, store)
     to_read = sorted(set(namespaces) | col.wanted.get(store, set()))

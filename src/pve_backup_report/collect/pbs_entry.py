@@ -101,7 +101,7 @@ async def _server(
             "pbs_client_error",
             f"PBS {s.name}: cannot set up the HTTPS client ({type(error).__name__}); "
             f"check {s.prefix}_CA_BUNDLE and {s.prefix}_API_URL",
-            {"server": s.name},
+            {"server": s.name, "error_type": type(error).__name__, "prefix": s.prefix},
         )
         return PbsServerData(info, anomalies=[anomaly]), 0
     async with client:
@@ -187,7 +187,11 @@ async def collect_pbs(
                     if pve_client is not None
                     else "; its backups are not checked"
                 ),
-                {"storage": sid},
+                {
+                    "storage": sid,
+                    "server_host": matches[sid].server_host,
+                    "read_through_pve": pve_client is not None,
+                },
             )
         )
     return _analyse(
@@ -235,7 +239,7 @@ def _analyse(
                     "pbs_datastore_missing",
                     f"PBS storage {sid} uses datastore {loc.datastore}, which "
                     f"{loc.server} does not show to the token",
-                    {"storage": sid, "server": loc.server},
+                    {"storage": sid, "server": loc.server, "datastore": loc.datastore},
                 )
             )
     in_use = _pbs_storages_in_use(coverage)

@@ -103,6 +103,7 @@ async def collect_pve_backup_content(
             code="pve_backup_content_failed",
             what=f"Cannot list backups of {sid} through PVE",
             params={"content": "backup"},
+            extra={"storage": sid},
         )
         if response is None:
             continue
@@ -139,5 +140,7 @@ async def collect_pve_backup_content(
             storage=sid,
             acl_path=f"/storage/{sid}" if missing != "VM.Backup" else "/vms",
             missing_privilege=missing,
+            listed=len(snaps),
+            privileges_known=privs is not None,
         )
     return result

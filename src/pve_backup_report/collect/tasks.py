@@ -110,6 +110,7 @@ async def read_node_tasks(col: Collector, node: str, limit: int, since: int | No
             code="task_history_unavailable",
             what=f"Cannot read the backup task history of node {node}",
             params=params,
+            extra={"node": node},
         )
         if response is None:
             return NodeHistory(node, read=bool(found), tasks=tuple(found), total=total)
@@ -159,6 +160,7 @@ async def read_node_timezone(col: Collector, node: str) -> ZoneInfo | None:
         code="node_time_unavailable",
         what=f"Cannot read the time zone of node {node}",
         severity=Severity.INFO,
+        extra={"node": node},
     )
     if response is None or not isinstance(response.data, dict):
         return None
@@ -205,6 +207,7 @@ async def read_task_history(
                 "task_history_unavailable",
                 f"Node {node.name} is {node.status}: its backup tasks cannot be read",
                 node=node.name,
+                status=node.status,
             )
     histories, zones, running = await asyncio.gather(
         asyncio.gather(*(read_node_tasks(col, n, limit, since) for n in online)),
@@ -234,6 +237,7 @@ async def read_task_log(col: Collector, task: VzdumpTask, max_lines: int) -> Fet
             code="task_log_unavailable",
             what=f"Cannot read the log of task {task.upid.raw}",
             params={"start": len(lines), "limit": want},
+            extra={"upid": task.upid.raw, "node": task.node},
         )
         if response is None:
             return FetchedLog(task.upid.raw, tuple(lines), True, bool(lines), total, "fetch_failed")

@@ -87,6 +87,7 @@ def build_report(
     next_by_job = {j.job_id: j.next_run for j in jobs}
     pbs_collected = pbs is not None and bool(pbs.servers or pbs.guests)
     no_snapshot = _pbs_no_snapshot(pbs.anomalies if pbs else (), anomalies)
+    collisions = _collision_texts(tr, pbs.anomalies if pbs else (), anomalies)
     guests = tuple(
         _guest_row(
             tr,
@@ -100,6 +101,7 @@ def build_report(
             opt_out_tag,
             pbs.guests.get(g.vmid) if pbs is not None else None,
             g.vmid in no_snapshot,
+            collisions.get(g.vmid),
         )
         for g in sorted(inventory.guests, key=lambda g: g.vmid)
     )
@@ -160,6 +162,21 @@ def _cluster(inv: Inventory) -> ClusterInfo:
         nodes=tuple(NodeRow(n.name, n.status, n.timezone) for n in inv.nodes),
         jobs_readable=inv.jobs is not None,
     )
+
+
+def _collision_texts(tr: Translator, *groups: Sequence[Anomaly]) -> dict[int, str]:
+    """VMID → why its backup group may belong to another guest, in the report's language
+    (from the `pbs_vmid_collision` anomaly's details; none: the English reason is shown)."""
+    texts: dict[int, str] = {}
+    if tr.lang == "en":
+        return texts
+    for a in (a for group in groups for a in group):
+        vmid = a.details.get("vmid")
+        if a.code == "pbs_vmid_collision" and isinstance(vmid, int) and vmid not in texts:
+            text = tr.anomaly_parts(a.code, a.details)
+            if text is not None:
+                texts[vmid] = text
+    return texts
 
 
 def _merge_anomalies(items: Sequence[Anomaly]) -> list[Anomaly]:
@@ -228,6 +245,7 @@ def _guest_row(
     opt_out_tag: str,
     pbs: GuestPbs | None = None,
     no_snapshot: bool = False,
+    collision_text: str | None = None,
 ) -> GuestRow:
     cov = coverage.guests.get(guest.vmid) or GuestCoverage(guest.vmid, Verdict.INDETERMINATE)
     reasons = _reasons(cov, ev, pbs, no_snapshot)
@@ -272,6 +290,7 @@ def _guest_row(
         attention=reasons,
         explanation_text=explain_coverage(tr, inv, guest, cov, coverage.selections, opt_out_tag)
         + ((evidence_text,) if evidence_text else ()),
+        collision_text=collision_text,
     )
 
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import string
+from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from functools import cache
 from importlib import resources
 
 LANGUAGES = ("en", "fr")
+ANOMALY_MSG = "anomaly.msg."  # + code (+ ".variant"): an anomaly's message from its details
+ANOMALY_PART = "anomaly.part."  # + code + ".part": clauses appended after the message
 NNBSP = "\u202f"  # narrow no-break space: French thousands separator, before ; : ! ? and units
 
 
@@ -47,6 +50,61 @@ class Translator:
 
     def has(self, key: str) -> bool:
         return key in self._cat
+
+    # ----------------------------------------------------------------- anomalies
+    def anomaly(self, code: str, message: str, details: Mapping[str, object]) -> str:
+        """An anomaly's message in the report's language.
+
+        English keeps the analysis' own message verbatim. Otherwise the catalogue's
+        `anomaly.msg.<code>` (or a `anomaly.msg.<code>.<variant>`) whose placeholders are all
+        present (not None) in `details` is used, the one with the most placeholders winning;
+        with none usable, or a value that does not format, the English `message` is shown.
+        """
+        if self.lang == "en":
+            return message
+        text = self._anomaly_text(code, details)
+        return message if text is None else text
+
+    def anomaly_parts(self, code: str, details: Mapping[str, object]) -> str | None:
+        """The `anomaly.part.<code>.*` clauses usable with `details`, joined (None: none)."""
+        prefix = f"{ANOMALY_PART}{code}."
+        parts = [
+            text
+            for key in sorted(k for k in self._cat if k.startswith(prefix))
+            if (text := self._format_details(key, details)) is not None
+        ]
+        return f"{NNBSP if self.lang == 'fr' else ''}; ".join(parts) or None
+
+    def _anomaly_text(self, code: str, details: Mapping[str, object]) -> str | None:
+        base = f"{ANOMALY_MSG}{code}"
+        keys = [base] if base in self._cat else []
+        keys += sorted(k for k in self._cat if k.startswith(base + "."))
+        present = {k for k, v in details.items() if v is not None}
+        best: tuple[int, str] | None = None
+        for key in keys:
+            names = placeholders(self._cat[key])
+            if names <= present and (best is None or len(names) > best[0]):
+                best = (len(names), key)
+        if best is None:
+            return None
+        text = self._format_details(best[1], details)
+        if text is None or not any(k.startswith(f"{ANOMALY_PART}{code}.") for k in self._cat):
+            return text
+        parts = self.anomaly_parts(code, details)
+        if parts is None:
+            return None  # the clauses carry the substance: better English than half a sentence
+        return f"{text}{NNBSP if self.lang == 'fr' else ''}: {parts}"
+
+    def _format_details(self, key: str, details: Mapping[str, object]) -> str | None:
+        text = self._cat[key]
+        names = placeholders(text)
+        if any(details.get(name) is None for name in names):
+            return None
+        values = {name: _DetailValue(self, name, details[name]) for name in names}
+        try:
+            return text.format(**values)
+        except (KeyError, ValueError, IndexError, TypeError, OverflowError):
+            return None
 
     # ----------------------------------------------------------------- numbers
     def number(self, value: float, digits: int = 0) -> str:
@@ -123,6 +181,40 @@ class Translator:
         if value < 10 and abs(value - round(value)) >= 0.05:
             return self.number(value, 1)
         return self.number(value)
+
+
+class _DetailValue:
+    """One anomaly detail as a message parameter.
+
+    Format specs: `{when:datetime}` and `{when:date}` for ISO timestamps, `{hours:n}` for a
+    number in the report's notation. A value with an `anomaly.val.<name>.<value>` entry (for
+    booleans `true`/`false`) is replaced by that wording; a verdict by its label.
+    """
+
+    def __init__(self, tr: Translator, name: str, value: object) -> None:
+        self.tr, self.name, self.value = tr, name, value
+
+    def __format__(self, spec: str) -> str:
+        value = self.value
+        if spec in ("datetime", "date"):
+            if not isinstance(value, str):
+                raise ValueError(f"{self.name} is not a timestamp")
+            moment = datetime.fromisoformat(value)
+            if moment.tzinfo is None:
+                raise ValueError(f"{self.name} has no time zone")
+            shown = self.tr.date(moment) if spec == "date" else self.tr.datetime(moment, True)
+            return shown or ""
+        if spec == "n":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"{self.name} is not a number")
+            return self.tr._short(float(value))
+        if spec:
+            raise ValueError(f"unknown format {spec!r}")
+        word = "true" if value is True else "false" if value is False else str(value)
+        for key in (f"anomaly.val.{self.name}.{word}", f"{self.name}.{word}"):
+            if (key.startswith("anomaly.val.") or self.name == "verdict") and self.tr.has(key):
+                return self.tr.t(key)
+        return word
 
 
 def zone_label(value: datetime) -> str:

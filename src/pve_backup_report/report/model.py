@@ -119,6 +119,7 @@ class GuestRow:
     attention_level: Level | None = None
     attention: tuple[AttentionReason, ...] = ()
     explanation_text: tuple[str, ...] = ()  # explanation in the report's language
+    collision_text: str | None = None  # `pbs.collision` in the report's language
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,7 @@ def pbs_cell(tr: Translator, g: GuestRow, collected: bool) -> PbsCell:
     if p.other_namespaces:
         warnings.append(tr.t("pbs.other_namespaces", where=", ".join(p.other_namespaces)))
     if p.collision:
-        warnings.append(tr.t("pbs.collision", reason=p.collision))
+        warnings.append(tr.t("pbs.collision", reason=g.collision_text or p.collision))
     if p.source == "pve":
         warnings.append(tr.t("pbs.via_pve"))
     s = p.latest_snapshot

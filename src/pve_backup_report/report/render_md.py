@@ -298,7 +298,7 @@ def render_md(report: Report) -> str:
                     tr.t(f"severity.{a.severity.value}"),
                     cell(a.component),
                     cell(a.code),
-                    cell(a.message),
+                    cell(tr.anomaly(a.code, a.message, a.details)),
                 ]
                 for a in report.anomalies
             ],

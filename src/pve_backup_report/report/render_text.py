@@ -118,7 +118,8 @@ def render_text(report: Report) -> str:
         lines += ["", tr.t("text.anomalies_title")]
         for a in serious[:MAX_ITEMS]:
             sev = tr.t(f"severity.{a.severity.value}").upper()
-            line = tr.t("text.anomaly", severity=sev, code=a.code, message=visible(a.message))
+            message = visible(tr.anomaly(a.code, a.message, a.details))
+            line = tr.t("text.anomaly", severity=sev, code=a.code, message=message)
             lines.append(clip("  " + line, WIDTH + 40))
         if len(serious) > MAX_ITEMS:
             lines.append("  " + tr.t("text.more", n=tr.number(len(serious) - MAX_ITEMS)))
