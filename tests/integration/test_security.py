@@ -18,6 +18,20 @@ Cli = Callable[[list[str], dict[str, str]], Result]
 Start = Callable[[dict[str, Any]], Sim]
 
 
+def every_mode(reports: Path) -> list[list[str]]:
+    """Each way to run the tool: diagnostics, report data, Nagios, and every output format."""
+    return [
+        ["--check-api"],
+        ["--dump-inventory"],
+        ["--dump-coverage", "--json"],
+        ["-vv", "--dump-inventory", "--json"],
+        ["--dump-report-data"],
+        ["--check"],
+        ["-vv", "--log-format", "json", "--format", "json,html,csv,md,text,prometheus",
+         "--output-dir", str(reports)],
+    ]  # fmt: skip
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -95,23 +109,7 @@ def test_only_get_requests_ever_reach_the_server(
     start_sim: Start, cli: Cli, tmp_path: Path
 ) -> None:
     sim = start_sim(scenario())
-    for args in (
-        ["--check-api"],
-        ["--dump-inventory"],
-        ["--dump-coverage", "--json"],
-        ["-vv", "--dump-inventory", "--json"],
-        ["--dump-report-data"],
-        ["--check"],
-        [
-            "-vv",
-            "--log-format",
-            "json",
-            "--format",
-            "json,html,csv,md,text,prometheus",
-            "--output-dir",
-            str(tmp_path / "reports"),
-        ],
-    ):
+    for args in every_mode(tmp_path / "reports"):
         cli(args, sim.env())
     methods = {method for method, _path, _query in sim.server.requests}
     assert methods == {"GET"}
@@ -142,24 +140,7 @@ def test_sentinel_secret_never_leaks(
     sim = start_sim(data)
     caplog.set_level(logging.DEBUG)
     outputs = []
-    reports = str(tmp_path / "reports")
-    for args in (
-        ["--check-api"],
-        ["--dump-inventory"],
-        ["--dump-coverage", "--json"],
-        ["-vv", "--dump-inventory", "--json"],
-        ["--dump-report-data"],
-        ["--check"],
-        [
-            "-vv",
-            "--log-format",
-            "json",
-            "--format",
-            "json,html,csv,md,text,prometheus",
-            "--output-dir",
-            reports,
-        ],
-    ):
+    for args in every_mode(tmp_path / "reports"):
         result = cli(args, sim.env(PVE_TIMEOUT="1"))
         outputs += [result.out, result.err]
     wrong = cli(["--check-api"], sim.env(PVE_API_TOKEN_SECRET=SENTINEL + "x"))
