@@ -59,7 +59,8 @@ def _demo(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     parser = build_parser()
     parser.prog = "pve-backup-report demo"
     args = parser.parse_args(list(argv))
-    if args.format is None and not args.generate_pdf:
+    modes = (args.check, args.check_api, args.dump_inventory, args.dump_coverage)
+    if args.format is None and not args.generate_pdf and not any(modes):
         args.format = ["pdf", "html", "text"]  # show the summary in the terminal too
     setup_logging(args, err)
     scenario = load_scenario(demo_scenario_path())
