@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from .conftest import Result, Sim
@@ -161,3 +162,14 @@ def test_dump_coverage_table(start_sim: Start, cli: Cli) -> None:
     sim = start_sim(scenario())
     result = cli(["--dump-coverage"], sim.env())
     assert "7 guests: 1 disabled_only, 1 opted_out, 5 covered" in result.out
+
+
+def test_nagios_check_writes_no_file_unless_asked(start_sim: Start, cli: Cli) -> None:
+    sim = start_sim(scenario())
+    result = cli(["--check", "--no-history"], sim.env())
+    assert result.code == 2  # 9000 is protected only by a disabled job
+    first = result.out.splitlines()[0]
+    assert first.startswith("PVE BACKUP CRITICAL - small:")
+    assert " | guests=7;" in first
+    assert not Path("reports").exists()
+    assert sorted(p.name for p in Path.cwd().iterdir()) == []
