@@ -14,7 +14,7 @@ import random
 import re
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote
 
 from pve_backup_report.simulator.faults import FaultRegistry
 from pve_backup_report.simulator.pbs_state import PbsState
@@ -22,7 +22,6 @@ from pve_backup_report.simulator.routes_pbs import ROUTER, PbsResult
 from pve_backup_report.simulator.routes_pve import PveState
 from pve_backup_report.simulator.scenario import Scenario
 from pve_backup_report.simulator.server import (
-    API_PREFIX,
     ApiError,
     ApiResult,
     Param,
@@ -54,23 +53,14 @@ class PbsSimulatorServer(SimulatorServer):
         self.state = cast(Any, self.pbs_state)
         self.faults = FaultRegistry(spec.faults)
 
+    def _outside_api(self, raw_path: str) -> str:
+        return "/"
+
     def dispatch(self, http: _RequestHandler, method: str) -> None:
-        length = int(http.headers.get("Content-Length") or 0)
-        if length:
-            http.rfile.read(length)
-        raw_path, _, query_string = http.path.partition("?")
-        query = dict(parse_qsl(query_string, keep_blank_values=True))
-        api_path = (raw_path[len(API_PREFIX) :] if raw_path.startswith(API_PREFIX) else "") or "/"
-        resolved = self.router.resolve(api_path) if raw_path.startswith(API_PREFIX) else None
-        with self._lock:
-            self._serial += 1
-            serial = self._serial
-            self.request_counts["total"] += 1
-            self.request_counts[resolved[0].pattern if resolved else "<unmatched>"] += 1
-            self.requests.append((method, api_path, query))
-        fault = self.faults.match(api_path)
-        if fault is not None and self._apply_fault(http, fault):
+        incoming = self.receive(http, method)
+        if incoming is None:
             return
+        raw_path, api_path, query, resolved, serial = incoming
         token_id = "" if api_path == "/ping" else self._pbs_authenticate(http)
         if token_id is None:
             return

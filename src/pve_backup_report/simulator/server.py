@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from urllib.parse import parse_qsl, unquote
 
 from pve_backup_report.simulator.faults import Fault, FaultRegistry
@@ -256,6 +256,14 @@ class _TlsHttpServer(ThreadingHTTPServer):
         return
 
 
+class Incoming(NamedTuple):
+    raw_path: str
+    api_path: str
+    query: dict[str, str]
+    resolved: tuple[Route, dict[str, str]] | None
+    serial: int
+
+
 class SimulatorServer:
     """The simulated PVE API over HTTPS (see docs/en/simulator.md).
 
@@ -393,16 +401,21 @@ class SimulatorServer:
             raw.sendall(response.encode("latin-1", "replace"))
 
     # ------------------------------------------------------------------ pipeline
-    def dispatch(self, http: _RequestHandler, method: str) -> None:
-        """Run one request through the pipeline and write the answer."""
+    def _outside_api(self, raw_path: str) -> str:
+        """The path recorded (and matched by faults) for a request outside /api2/json."""
+        return raw_path
+
+    def receive(self, http: _RequestHandler, method: str) -> Incoming | None:
+        """Shared first steps of both personalities: read, resolve, count, inject faults.
+        None when a fault already answered the request."""
         length = int(http.headers.get("Content-Length") or 0)
         if length:
             http.rfile.read(length)
         raw_path, _, query_string = http.path.partition("?")
         query = dict(parse_qsl(query_string, keep_blank_values=True))
-        api_path = raw_path[len(API_PREFIX) :] if raw_path.startswith(API_PREFIX) else raw_path
-        api_path = api_path or "/"
-        resolved = self.router.resolve(api_path) if raw_path.startswith(API_PREFIX) else None
+        inside = raw_path.startswith(API_PREFIX)
+        api_path = (raw_path[len(API_PREFIX) :] if inside else self._outside_api(raw_path)) or "/"
+        resolved = self.router.resolve(api_path) if inside else None
         with self._lock:
             self._serial += 1
             serial = self._serial
@@ -411,7 +424,15 @@ class SimulatorServer:
             self.requests.append((method, api_path, query))
         fault = self.faults.match(api_path)
         if fault is not None and self._apply_fault(http, fault):
+            return None
+        return Incoming(raw_path, api_path, query, resolved, serial)
+
+    def dispatch(self, http: _RequestHandler, method: str) -> None:
+        """Run one request through the pipeline and write the answer."""
+        incoming = self.receive(http, method)
+        if incoming is None:
             return
+        _, api_path, query, resolved, serial = incoming
         if resolved is None or method != "GET":
             self._send_error(http, ApiError(501, f"Method '{method} {api_path}' not implemented"))
             return
