@@ -173,3 +173,16 @@ def test_nagios_check_writes_no_file_unless_asked(start_sim: Start, cli: Cli) ->
     assert " | guests=7;" in first
     assert not Path("reports").exists()
     assert sorted(p.name for p in Path.cwd().iterdir()) == []
+
+
+def test_dump_inventory_info_anomalies_do_not_warn(start_sim: Start, cli: Cli) -> None:
+    data = scenario()
+    data["nodes"] = [n for n in data["nodes"] if n["node"] != "pve3"]
+    data["guests"] = [g for g in data["guests"] if g["node"] != "pve3"]
+    data["faults"] = [{"route": "^/cluster/backup-info/not-backed-up$", "kind": "http",
+                       "status": 500, "message": "boom"}]  # fmt: skip
+    sim = start_sim(data)
+    result = cli(["--dump-inventory", "--json"], sim.env())
+    codes = {a["code"]: a["severity"] for a in json.loads(result.out)["anomalies"]}
+    assert codes == {"pve_not_backed_up_unavailable": "info"}
+    assert result.code == 0  # exit 1 means warnings; an info anomaly is not one

@@ -15,7 +15,7 @@ from ..diagnostics.check_api import ProbeResult
 from ..diagnostics.coverage_view import coverage_json, render_coverage
 from ..diagnostics.inventory_view import inventory_json, render_inventory
 from ..diagnostics.pbs_view import pbs_inventory_json, render_pbs_inventory
-from ..exit_status import ExitStatus
+from ..exit_status import ExitStatus, from_anomalies
 from ..outputs.nagios import nagios_output, parse_thresholds
 from ..outputs.prometheus import prometheus_text, write_textfile
 from ..report.build import build_report
@@ -47,12 +47,7 @@ def print_check(results: list[ProbeResult], out: IO[str]) -> ExitStatus:
 def inventory_status(run: RunData) -> ExitStatus:
     if run.inventory.jobs is None or not run.inventory.nodes:
         return ExitStatus.UNKNOWN
-    worst = ExitStatus.OK
-    for anomaly in run.inventory.anomalies:
-        if anomaly.severity.value == "critical":
-            return ExitStatus.CRITICAL
-        worst = ExitStatus.WARNING
-    return worst
+    return from_anomalies(run.inventory.anomalies)
 
 
 def dump_inventory(args: argparse.Namespace, run: RunData, out: IO[str]) -> int:
