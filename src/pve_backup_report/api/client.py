@@ -19,9 +19,7 @@ import json
 import logging
 import socket
 import ssl
-import time
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -173,8 +171,6 @@ class ReadOnlyClient:
         self._dead: set[int] = set()
         self._active = 0
         self.request_count = 0
-        self.requests_by_path: Counter[str] = Counter()
-        self.elapsed_s = 0.0
 
     @property
     def config(self) -> ClientConfig:
@@ -253,18 +249,11 @@ class ReadOnlyClient:
         url = self._config.base_urls[index].rstrip("/") + endpoint
         query = {k: str(v) for k, v in (params or {}).items()}
         self.request_count += 1
-        self.requests_by_path[endpoint] += 1
-        started = time.monotonic()
         try:
             response = await self._http.get(url, params=query, headers=self._headers())
-        except httpx2.HTTPError as exc:
+        except (httpx2.HTTPError, OSError, ssl.SSLError) as exc:
             kind, message = classify_transport_error(exc)
             raise TransportError(endpoint, kind, message) from None
-        except (OSError, ssl.SSLError) as exc:
-            kind, message = classify_transport_error(exc)
-            raise TransportError(endpoint, kind, message) from None
-        finally:
-            self.elapsed_s += time.monotonic() - started
         log.debug("GET %s -> %s", endpoint, response.status_code)
         return self._decode(endpoint, response)
 
@@ -299,8 +288,3 @@ def pve_authorization(token_id: str, secret: SecretStr) -> SecretStr:
 def pbs_authorization(token_id: str, secret: SecretStr) -> SecretStr:
     """`PBSAPIToken=<user@realm!name>:<secret>` (PBS uses a colon)."""
     return SecretStr(f"PBSAPIToken={token_id}:{secret.get_secret_value()}")
-
-
-async def gather_limited(coros: Sequence[Any]) -> list[Any]:
-    """Run coroutines concurrently (the client's semaphore bounds them), keep exceptions."""
-    return list(await asyncio.gather(*coros, return_exceptions=True))

@@ -40,12 +40,6 @@ def certificate_fingerprint(der: bytes) -> str:
     return hashlib.sha256(der).hexdigest()
 
 
-def colon_hex(fingerprint: str) -> str:
-    """Render 64 hex digits the way PVE shows them (`AB:CD:...`)."""
-    upper = fingerprint.upper()
-    return ":".join(upper[i : i + 2] for i in range(0, len(upper), 2))
-
-
 def build_ssl_context(verify: bool, ca_bundle: Path | None) -> ssl.SSLContext:
     """A client context: system trust (or the given CA bundle), or no verification at all."""
     if not verify:
