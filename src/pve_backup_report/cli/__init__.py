@@ -106,7 +106,9 @@ def run(
             )
         )
     lang = args.lang or settings.report.language
-    report = modes.make_report(run_data, settings, lang, now, history=not args.no_history)
+    # --dump-coverage only needs the report for its exit status: no history read for it
+    history = not args.no_history and not args.dump_coverage
+    report = modes.make_report(run_data, settings, lang, now, history=history)
     if args.dump_coverage:
         return modes.dump_coverage(args, run_data, report, out)
     if args.dump_report_data:
