@@ -21,6 +21,7 @@ from pve_backup_report.api.client import ClientConfig, ReadOnlyClient, pve_autho
 from pve_backup_report.collect import tasks as tasks_module
 from pve_backup_report.collect.evidence import EvidenceResult, collect_evidence
 from pve_backup_report.collect.inventory import collect_inventory
+from pve_backup_report.collect.log_cache import TaskLogCache
 
 from .conftest import Sim
 
@@ -200,7 +201,9 @@ def scenario() -> dict[str, Any]:
     }
 
 
-async def _run(sim: Sim, wave_size: int, log_limit: int = 1000) -> EvidenceResult:
+async def run_evidence(
+    sim: Sim, wave_size: int, log_limit: int = 1000, log_cache: TaskLogCache | None = None
+) -> EvidenceResult:
     token = sim.server.scenario.token
     config = ClientConfig(
         base_urls=(sim.server.api_url,),
@@ -223,6 +226,7 @@ async def _run(sim: Sim, wave_size: int, log_limit: int = 1000) -> EvidenceResul
             now=NOW,
             tag_max_age={"critical": 6},
             wave_size=wave_size,
+            log_cache=log_cache,
         )
 
 
@@ -232,7 +236,7 @@ def _log_requests(sim: Sim) -> list[str]:
 
 def test_evidence_from_hand_written_history(start_sim: Callable[[dict[str, Any]], Sim]) -> None:
     sim = start_sim(scenario())
-    result = asyncio.run(_run(sim, wave_size=1))
+    result = asyncio.run(run_evidence(sim, wave_size=1))
     g = result.guests
 
     # 100: newest task is the running manual backup; last success from T1 (21:00:06 Paris).
@@ -320,7 +324,7 @@ def test_evidence_from_hand_written_history(start_sim: Callable[[dict[str, Any]]
 
 def test_wider_waves_read_at_most_one_wave_more(start_sim: Callable[[dict[str, Any]], Sim]) -> None:
     sim = start_sim(scenario())
-    result = asyncio.run(_run(sim, wave_size=16))
+    result = asyncio.run(run_evidence(sim, wave_size=16))
     fetched = _log_requests(sim)
     # One wave decides on what was known before it: the single-guest tasks whose guest is
     # already settled (T4, T5B) are still skipped; the older multi-guest tasks are read too.
@@ -335,7 +339,7 @@ def test_cut_logs_are_paged_reported_and_leave_guests_undetermined(
 ) -> None:
     monkeypatch.setattr(tasks_module, "LOG_PAGE", 4)  # pages of 4 lines: 4 + 2 for a cut log
     sim = start_sim(scenario())
-    result = asyncio.run(_run(sim, wave_size=1, log_limit=6))
+    result = asyncio.run(run_evidence(sim, wave_size=1, log_limit=6))
     # T1 cut after 6 lines: VM 100 started but its end is beyond the cut; VM 101 not reached.
     l101 = result.guests[101].latest_backup
     assert l101 is not None and (l101.upid, l101.result, l101.error) == (

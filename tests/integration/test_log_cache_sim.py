@@ -16,18 +16,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
-from pve_backup_report.analysis.coverage import compute_coverage
-from pve_backup_report.api.client import ClientConfig, ReadOnlyClient, pve_authorization
 from pve_backup_report.collect import tasks as tasks_module
-from pve_backup_report.collect.evidence import EvidenceResult, collect_evidence
-from pve_backup_report.collect.inventory import collect_inventory
+from pve_backup_report.collect.evidence import EvidenceResult
 from pve_backup_report.collect.log_cache import SqliteTaskLogCache, TaskLogCache
 from pve_backup_report.history.store import HistoryStore
 
 from .conftest import Sim
-from .test_evidence_sim import NOW, T0, T1, T2, T3, T5, T6, TASKS, scenario, ts, upid
+from .test_evidence_sim import (
+    T0,
+    T1,
+    T2,
+    T3,
+    T5,
+    T6,
+    TASKS,
+    run_evidence,
+    scenario,
+    ts,
+    upid,
+)
 
 LOG_ROUTE = "/nodes/{node}/tasks/{upid}/log"
 ALL_UPIDS = [str(t["upid"]) for t in TASKS]
@@ -58,30 +66,7 @@ def _finished_only(*extra: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _run(sim: Sim, cache: TaskLogCache | None, log_limit: int = 1000) -> EvidenceResult:
-    token = sim.server.scenario.token
-    config = ClientConfig(
-        base_urls=(sim.server.api_url,),
-        authorization=pve_authorization(token.id, SecretStr(token.secret)),
-        ca_bundle=sim.ca_path,
-        max_concurrency=4,
-        timeout=10,
-    )
-    async with ReadOnlyClient(config) as client:
-        inventory = await collect_inventory(client, sim.server.api_url)
-        coverage = compute_coverage(inventory)
-        sim.server.reset_counts()
-        return await collect_evidence(
-            client,
-            inventory,
-            coverage,
-            task_history_limit=500,
-            task_log_limit=log_limit,
-            history_days=None,
-            now=NOW,
-            tag_max_age={"critical": 6},
-            wave_size=1,
-            log_cache=cache,
-        )
+    return await run_evidence(sim, wave_size=1, log_limit=log_limit, log_cache=cache)
 
 
 def _logs_read(sim: Sim) -> list[str]:
