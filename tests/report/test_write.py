@@ -83,3 +83,16 @@ def test_text_and_dash_go_to_stdout(tmp_path: Path) -> None:
 def test_unknown_format(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="xlsx"):
         write_reports(build(), ["xlsx"], tmp_path, io.StringIO())
+
+
+def test_unusable_output_folder_is_an_error_per_file_not_a_crash(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    out = io.StringIO()
+    errors: dict[str, Exception] = {}
+    paths = write_reports(build(), ["html", "json", "text"], blocker / "reports", out,
+                          errors=errors)  # fmt: skip
+    assert paths == []
+    assert sorted(errors) == ["html", "json"]
+    assert all(isinstance(e, OSError) for e in errors.values())
+    assert out.getvalue() != ""  # the terminal summary is still printed

@@ -89,11 +89,17 @@ def write_reports(
     failed: dict[str, Exception] = {}
     written: list[Path] = []
     to_stdout = output_dir == STDOUT
+    folder_error: OSError | None = None
     if not to_stdout and any(f != "text" for f in formats):
-        output_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            output_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # every file format fails the same way; text still prints
+            folder_error = exc
     name = base_name(report)
     for fmt in dict.fromkeys(formats):
         try:
+            if folder_error is not None and fmt != "text":
+                raise folder_error
             if fmt == "text" or (to_stdout and fmt != "pdf"):
                 stdout.write(TEXT_RENDERERS[fmt](report))
                 continue
