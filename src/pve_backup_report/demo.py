@@ -45,6 +45,20 @@ def _simulate(argv: Sequence[str], err: IO[str]) -> int:
     if not scenario.is_file():
         err.write(f"scenario not found: {scenario}\n")
         return int(ExitStatus.UNKNOWN)
+    from pydantic import ValidationError
+
+    from .simulator.scenario import load_scenario
+
+    try:
+        load_scenario(scenario)  # validate first: one clear line instead of a traceback
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        err.write(f"invalid scenario {scenario}: {where}: {first['msg']}\n")
+        return int(ExitStatus.UNKNOWN)
+    except (OSError, ValueError) as error:
+        err.write(f"cannot read scenario {scenario}: {error}\n")
+        return int(ExitStatus.UNKNOWN)
     serve_forever_cli(scenario, args.port)
     return 0
 

@@ -52,3 +52,23 @@ def test_demo_runs_end_to_end_over_verified_https() -> None:
     assert "listening on https://127.0.0.1:" in result.stderr
     data = json.loads(result.stdout)
     assert len(data["guests"]) >= 10
+
+
+def test_bad_scenario_and_bad_history_db_are_one_line_errors(tmp_path: Path) -> None:
+    import io
+
+    from pve_backup_report.cli import main
+
+    (tmp_path / "empty.json").write_text('{"nodes": []}')
+    (tmp_path / "broken.json").write_text("{bad")
+    (tmp_path / "notadb").write_text("junk")
+    cases = {
+        ("simulate", str(tmp_path / "empty.json")): "invalid scenario ",
+        ("simulate", str(tmp_path / "broken.json")): "cannot read scenario ",
+        ("history", "--db", str(tmp_path / "notadb")): "history database ",
+    }
+    for argv, start in cases.items():
+        err = io.StringIO()
+        assert main(list(argv), stdout=io.StringIO(), stderr=err) == 3
+        lines = err.getvalue().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(start), lines

@@ -114,8 +114,12 @@ def run_history(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     if not path.is_file():
         err.write(f"no history yet ({path})\n")
         return 0
-    with HistoryStore(path) as store:
-        runs = store.runs(limit=args.limit)
+    try:
+        with HistoryStore(path) as store:
+            runs = store.runs(limit=args.limit)
+    except (sqlite3.Error, RuntimeError) as error:
+        err.write(f"history database {path} cannot be read: {error}\n")
+        return 3
     out.write(f"{'run':>5}  {'started':25}  {'cluster':20}  exit  covered  not_covered  failed\n")
     for r in runs:
         s = r.summary
