@@ -476,3 +476,84 @@ def config_verify(request: Request) -> ApiResult:
 @ROUTER.route("/admin/verify", params={"store": Param()})
 def admin_verify(request: Request) -> ApiResult:
     return _jobs(request, "verify", status=True)
+
+
+# --------------------------------------------------------------------------- sync jobs, remotes
+def _sync_visible(request: Request, job: dict[str, Any]) -> bool:
+    """Datastore.Audit on the job's local path, and Remote.Audit on the remote (or, for a local
+    sync, Datastore.Audit on the source store) — ``check_sync_job_read_access``."""
+    perms = _state(request).perms
+    if not perms.has_any(ns_path(str(job["store"]), str(job.get("ns", ""))), ["Datastore.Audit"]):
+        return False
+    remote = job.get("remote")
+    if remote:
+        return perms.has_any(f"/remote/{remote}", ["Remote.Audit"])
+    return perms.has_any(ns_path(str(job["remote-store"])), ["Datastore.Audit"])
+
+
+def _sync_jobs(request: Request, *, status: bool) -> ApiResult:
+    state = _state(request)
+    direction = request.params.get("sync-direction")
+    if direction is not None and not state.server.supports_push:
+        raise ApiError(
+            400,
+            "parameter verification failed - 'sync-direction': schema does not allow "
+            "additional properties.",
+        )
+    wanted_direction = direction or "pull"
+    wanted_store = request.params.get("store")
+    jobs = state.server.sync_jobs
+    out: list[dict[str, Any]] = []
+    for job in jobs:
+        if job.get("sync-direction", "pull") != wanted_direction:
+            continue
+        if wanted_store and job["store"] != wanted_store:
+            continue
+        if not _sync_visible(request, job):
+            continue
+        if status:
+            out.append(state.job_status(job, "sync"))
+        else:
+            out.append(
+                {
+                    k: v
+                    for k, v in job.items()
+                    if not k.startswith("last-run") and k != "synced_until"
+                }
+            )
+    request.rng.shuffle(out)
+    public = [{k: v for k, v in job.items() if k != "synced_until"} for job in jobs]
+    return PbsResult(out, digest=_digest(public))
+
+
+SYNC_PARAMS = {"store": Param(), "sync-direction": Param("enum", ("pull", "push"))}
+
+
+@ROUTER.route("/admin/sync", params=SYNC_PARAMS)
+def admin_sync(request: Request) -> ApiResult:
+    return _sync_jobs(request, status=True)
+
+
+@ROUTER.route("/config/sync", params={"sync-direction": Param("enum", ("pull", "push"))})
+def config_sync(request: Request) -> ApiResult:
+    return _sync_jobs(request, status=False)
+
+
+@ROUTER.route("/config/remote")
+def config_remote(request: Request) -> ApiResult:
+    """Remotes the token may audit (Remote.Audit on /remote/<name>); never the password."""
+    state = _state(request)
+    out: list[dict[str, Any]] = []
+    for remote in state.server.remotes:
+        if not state.perms.has_any(f"/remote/{remote.name}", ["Remote.Audit"]):
+            continue
+        item: dict[str, Any] = {"name": remote.name, "host": remote.host, "auth-id": remote.auth_id}
+        if remote.port is not None:
+            item["port"] = remote.port
+        if remote.fingerprint:
+            item["fingerprint"] = remote.fingerprint
+        if remote.comment:
+            item["comment"] = remote.comment
+        out.append(item)
+    request.rng.shuffle(out)
+    return PbsResult(out, digest=_digest([r.name for r in state.server.remotes]))
