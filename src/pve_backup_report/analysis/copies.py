@@ -544,7 +544,7 @@ def job_anomalies(
                     COMPONENT,
                     "sync_target_full",
                     f"{where} copies to {target.server}:{target.datastore}, which is "
-                    f"{round(ratio * 100)} % full",
+                    f"{round(ratio * 100)}% full",
                     {
                         **base,
                         "target": f"{target.server}:{target.datastore}",

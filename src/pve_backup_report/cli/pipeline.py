@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..analysis.copies import CopyPolicy
 from ..analysis.coverage import CoverageResult, compute_coverage
 from ..analysis.crosscheck import cross_check
 from ..api.client import ClientConfig, ReadOnlyClient, pve_authorization
@@ -43,6 +44,18 @@ class RunData:
         return self.inventory.jobs is None or any(
             a.code == "guests_unavailable" for a in self.inventory.anomalies
         )
+
+
+def copy_policy(settings: Settings) -> CopyPolicy:
+    """The off-site copy policy from `REPORT_MIN_COPIES*` (see analysis/copies.py)."""
+    report = settings.report
+    return CopyPolicy(
+        min_copies=report.min_copies or 2,
+        tags=report.min_copies_tags,
+        pools=report.min_copies_pools,
+        lag_hours=report.offsite_lag_hours,
+        explicit=report.min_copies is not None,
+    )
 
 
 def client_config(pve: PveSettings) -> ClientConfig:
@@ -122,6 +135,7 @@ async def collect_run(
                 client,
                 now=started_at,
                 timeout=pve.timeout,
+                copy_policy=copy_policy(settings),
             )
         requests = client.request_count + (pbs_result.request_count if pbs_result else 0)
     extra = cross_check(inventory.not_backed_up, coverage.guests)

@@ -17,6 +17,7 @@ from ..analysis.calendar import CalendarError, describe, next_event, parse_sched
 from ..analysis.coverage import CoverageResult, GuestCoverage, Verdict
 from ..analysis.pbs_checks import PbsThresholds
 from ..collect.pbs_entry import PbsResult
+from .copies_view import with_copies
 from ..model import (
     Anomaly,
     BackupAttempt,
@@ -114,7 +115,7 @@ def build_report(
             g.vmid,
         ),
     )
-    return Report(
+    report = Report(
         schema_version=SCHEMA_VERSION,
         generated_at=generated_at,
         tool_version=tool_version,
@@ -138,6 +139,7 @@ def build_report(
         ),
         history=history,
     )
+    return with_copies(report, pbs.copies if pbs is not None else None)
 
 
 def _pbs_no_snapshot(*groups: Sequence[Anomaly]) -> frozenset[int]:

@@ -24,6 +24,7 @@ from ..model import (
     BackupAttempt,
     Disk,
     Freshness,
+    GuestCopies,
     GuestPbs,
     JSONScalar,
     PbsGcStatus,
@@ -33,7 +34,7 @@ from ..model import (
 )
 from .history_view import HistoryView
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 Level = Literal["critical", "warning"]
 AttentionReason = Literal[
@@ -120,6 +121,7 @@ class GuestRow:
     attention: tuple[AttentionReason, ...] = ()
     explanation_text: tuple[str, ...] = ()  # explanation in the report's language
     collision_text: str | None = None  # `pbs.collision` in the report's language
+    copies: GuestCopies | None = None  # off-site copies (None: no PBS job, or not collected)
 
 
 @dataclass(frozen=True)
@@ -232,6 +234,43 @@ class Summary:
     age_buckets: tuple[AgeBucket, ...]  # empty when no evidence
 
 
+SyncState = Literal["ok", "failed", "never", "running"]
+
+
+@dataclass(frozen=True)
+class SyncJobRow:
+    """A sync job as the "Off-site copies" section shows it."""
+
+    server: str
+    job_id: str
+    direction: str  # pull | push
+    source: str  # server:datastore/namespace
+    target: str
+    resolved: bool  # both ends are configured servers
+    schedule: str | None
+    state: SyncState
+    last_run_state: str | None
+    last_run_end: datetime | None
+    next_run: datetime | None
+    group_filter: tuple[str, ...]
+    max_depth: int | None
+    guests: tuple[int, ...]  # guests whose group it copies
+    excluded: tuple[int, ...]  # guests its group filter leaves out
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class CopiesSection:
+    """Off-site copies (3-2-1) across every configured backup server."""
+
+    complete: bool  # every server's sync jobs were read
+    jobs: tuple[SyncJobRow, ...]
+    guests_judged: int  # guests with at least one PBS job
+    guests_with_offsite: int  # guests with a known off-site copy holding a snapshot
+    verdicts: dict[str, int]
+    without_second_copy: tuple[int, ...]  # vmids whose verdict is not copies_ok
+
+
 @dataclass(frozen=True)
 class Report:
     schema_version: str
@@ -251,6 +290,7 @@ class Report:
     pbs_servers: tuple[PbsServerRow, ...] = field(default_factory=tuple)
     pbs_orphans: tuple[PbsOrphan, ...] = field(default_factory=tuple)
     history: HistoryView | None = None  # None: no history (first run or --no-history)
+    copies: CopiesSection | None = None  # off-site copies (None: no backup server configured)
 
     def guest(self, vmid: int) -> GuestRow:
         return next(g for g in self.guests if g.vmid == vmid)

@@ -50,6 +50,7 @@ def guest_data(g: GuestRow) -> dict[str, Any]:
         "next_run": to_jsonable(g.next_run),
         "pbs": to_jsonable(g.pbs),
         "attention": {"level": g.attention_level, "reasons": list(g.attention)},
+        "copies": to_jsonable(g.copies),
     }
 
 
@@ -94,6 +95,7 @@ def report_data(report: Report) -> dict[str, Any]:
         "pbs_orphans": [to_jsonable(o) for o in report.pbs_orphans],
         "history": history_data(report.history),
         "anomalies": [to_jsonable(a) for a in report.anomalies],
+        "offsite_copies": to_jsonable(report.copies),
     }
     return data
 
