@@ -28,7 +28,7 @@ from pve_backup_report.simulator.scenario import load_scenario
 from pve_backup_report.simulator.server import SimulatorServer
 
 from .scenario_pbs import NOW, PBS_SECRET, T100, T101
-from .scenario_sync import PBS2_SECRET, PBS3_SECRET, pbs2, pull_job, sync_scenario
+from .scenario_sync import AUDIT_AND_REMOTE, PBS2_SECRET, PBS3_SECRET, pbs2, pull_job, sync_scenario
 
 SECRETS = {"pbs1": PBS_SECRET, "pbs2": PBS2_SECRET, "pbs3": PBS3_SECRET}
 HOSTS = {"pbs1": "pbs.test", "pbs2": "pbs2.test", "pbs3": "pbs3.test"}
@@ -243,7 +243,7 @@ def test_chain_with_a_cycle(collect: Callable[..., PbsResult]) -> None:
         token={
             "id": "report@pbs!audit",
             "secret": PBS3_SECRET,
-            "acl": [{"path": "/", "roles": ["Audit"]}, {"path": "/remote", "roles": ["RemoteAudit"]}],
+            "acl": AUDIT_AND_REMOTE,
         },
         datastores=[{"name": "vault", "derive": False}],
         remotes=[{"name": "second", "host": "pbs2.test"}],

@@ -17,7 +17,6 @@ from ..analysis.calendar import CalendarError, describe, next_event, parse_sched
 from ..analysis.coverage import CoverageResult, GuestCoverage, Verdict
 from ..analysis.pbs_checks import PbsThresholds
 from ..collect.pbs_entry import PbsResult
-from .copies_view import with_copies
 from ..model import (
     Anomaly,
     BackupAttempt,
@@ -31,6 +30,7 @@ from ..model import (
     PbsServerInfo,
     Severity,
 )
+from .copies_view import with_copies
 from .explain import explain_coverage, explain_freshness
 from .history_view import HistoryView
 from .i18n import Translator
