@@ -32,6 +32,7 @@ from ..model import BackupAttempt, BackupResult, FreshnessStatus, GuestPbs, Seve
 from ..report.model import GuestRow, Report
 from ..report.status import report_exit_status
 from .nagios import cluster_label
+from .prometheus_copies import copies_metrics
 
 PREFIX = "pve_backup_report_"
 RESULTS: tuple[str, ...] = get_args(BackupResult)
@@ -187,6 +188,10 @@ def prometheus_text(report: Report, run_duration_s: float, request_count: int) -
         f["guests"].add((*run, ("verdict", verdict.value)), s.verdicts.get(verdict.value, 0))
     for g in report.guests:
         _guest(f, cluster, g)
+    for key, text, samples in copies_metrics(report, cluster):
+        family = f.setdefault(key, Family(PREFIX + key, text))
+        for labels, value in samples:
+            family.add(labels, value)
     return _render(f.values())
 
 

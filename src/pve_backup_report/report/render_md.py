@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from .copies_text import copies_md
 from .history_view import HistoryView
 from .i18n import Translator, zone_label
 from .model import GuestRow, Report
@@ -285,6 +286,7 @@ def render_md(report: Report) -> str:
     lines += _table(job_labels, job_rows)
     lines += ["", f"## {tr.t('section.servers')}", ""]
     lines += _servers(tr, report)
+    lines += copies_md(tr, report, cell)
     lines += ["", f"## {tr.t('section.history')}", ""]
     lines += _history(tr, report.history)
     lines += ["", f"## {tr.t('section.anomalies')}", ""]

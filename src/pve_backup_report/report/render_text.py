@@ -4,6 +4,7 @@ attention. Meant to be read in an SSH session or a cron mail; the full detail is
 
 from __future__ import annotations
 
+from .copies_text import copies_line
 from .history_view import HistoryView
 from .i18n import Translator, zone_label
 from .model import GuestRow, Report
@@ -96,6 +97,7 @@ def render_text(report: Report) -> str:
             not_verified=na if s.not_verified is None else tr.number(s.not_verified),
             orphans=tr.number(len(report.pbs_orphans)) if report.pbs_collected else na,
         ),
+        *copies_line(tr, report),
         tr.t(
             "text.anomalies",
             critical=tr.number(s.anomalies_critical),
