@@ -164,7 +164,10 @@ def parse_filter(text: str) -> tuple[bool, str, str]:
     if not sep or kind not in ("type", "group", "regex"):
         raise ValueError(f"unknown group filter {text!r}")
     if kind == "regex":
-        re.compile(value)
+        try:
+            re.compile(value)
+        except re.error as error:
+            raise ValueError(f"invalid regular expression in {text!r}: {error}") from None
     return exclude, kind, value
 
 
@@ -523,7 +526,7 @@ def job_anomalies(
         for text in job.group_filter:
             try:
                 parse_filter(text)
-            except (ValueError, re.error):
+            except ValueError:
                 out.append(
                     Anomaly(
                         Severity.WARNING,
