@@ -3,15 +3,20 @@
 Not a test. Renders the synthetic logs of a generated scenario (default 8 nodes, 800 guests,
 40 jobs, 7 days) once, adds the hand-written logs of ``tests/data/tasklogs``, then parses all of
 them ``--rounds`` times with `parse_task_log` and prints the best round: total lines, seconds,
-lines per second and microseconds per line. Run it on two commits to compare parser versions:
+lines per second and microseconds per line. ``--compare FILE`` also times another version of the
+parser module (e.g. ``git show main:src/pve_backup_report/analysis/tasklog.py > /tmp/old.py``)
+on the same logs, rounds interleaved so machine load hits both alike, and prints the ratio:
 
-    .venv/bin/python benchmarks/bench_tasklog.py [--rounds 5] [--small]
+    .venv/bin/python benchmarks/bench_tasklog.py [--rounds 5] [--small] [--compare FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -38,10 +43,28 @@ def _logs(small: bool) -> list[tuple[list[str], str]]:
     return logs
 
 
+def _load(path: str) -> Callable[..., object]:
+    spec = importlib.util.spec_from_file_location("tasklog_other", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being created
+    spec.loader.exec_module(module)
+    parse: Callable[..., object] = module.parse_task_log
+    return parse
+
+
+def _round(parse: Callable[..., object], logs: list[tuple[list[str], object]], tz: object) -> float:
+    start = time.perf_counter()
+    for lines, upid in logs:
+        parse(lines, upid, tz)
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--small", action="store_true")
+    parser.add_argument("--compare", metavar="FILE", help="another tasklog.py to time too")
     args = parser.parse_args()
 
     from pve_backup_report.analysis.tasklog import parse_task_log
@@ -50,14 +73,17 @@ def main() -> None:
     logs = [(lines, parse_upid(upid)) for lines, upid in _logs(args.small)]
     tz = ZoneInfo("Europe/Paris")
     total_lines = sum(len(lines) for lines, _ in logs)
-    best = float("inf")
+    other = _load(args.compare) if args.compare else None
+    best = other_best = float("inf")
     for _ in range(args.rounds):
-        start = time.perf_counter()
-        for lines, upid in logs:
-            parse_task_log(lines, upid, tz)
-        best = min(best, time.perf_counter() - start)
-    print(f"logs {len(logs)}, lines {total_lines}, best of {args.rounds} rounds: {best:.3f} s")
-    print(f"{total_lines / best:,.0f} lines/s, {best / total_lines * 1e6:.2f} us/line")
+        best = min(best, _round(parse_task_log, logs, tz))
+        if other is not None:
+            other_best = min(other_best, _round(other, logs, tz))
+    print(f"logs {len(logs)}, lines {total_lines}, best of {args.rounds} rounds")
+    print(f"this parser: {best:.3f} s, {best / total_lines * 1e6:.2f} us/line")
+    if other is not None:
+        print(f"{args.compare}: {other_best:.3f} s, {other_best / total_lines * 1e6:.2f} us/line")
+        print(f"ratio this/other: {best / other_best:.2f}")
 
 
 if __name__ == "__main__":
