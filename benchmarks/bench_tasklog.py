@@ -16,7 +16,7 @@ import argparse
 import importlib.util
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -53,7 +53,9 @@ def _load(path: str) -> Callable[..., object]:
     return parse
 
 
-def _round(parse: Callable[..., object], logs: list[tuple[list[str], object]], tz: object) -> float:
+def _round(
+    parse: Callable[..., object], logs: Sequence[tuple[list[str], object]], tz: object
+) -> float:
     start = time.perf_counter()
     for lines, upid in logs:
         parse(lines, upid, tz)
