@@ -29,6 +29,10 @@ Times. Task-log lines carry no timestamps; ``Backup started at``, ``Backup finis
 
 ``duration_s`` comes from ``Finished Backup of VM <id> (HH:MM:SS)``; without it, end - start.
 
+Errors. vzdump prints a multi-line error as ``ERROR: Backup of VM <id> failed - <first line>``
+followed by one ``ERROR:`` line per further line, up to ``INFO: Failed at``; they all make the
+guest's ``error``, the cause first when the first line only announces it (see `_compose_error`).
+
 ``transferred_bytes`` takes, per guest, the first available of: the qemu line ``transferred <size>
 in <n> seconds`` (data read for the backup: the dirty part when incremental); the sum of the
 backup client's ``<archive>: had to backup|upload <size> of <size>`` lines (new data before
@@ -72,6 +76,8 @@ TimeSource = Literal["node_tz", "archive_offset", "upid_offset", "archive_only",
 
 _MAX_NOTES = 50
 _MAX_TEXT = 300  # longest remark excerpt kept from a line
+_MAX_MORE = 20  # continuation lines kept per guest message (error, warning, output)
+_MAX_MESSAGE = 2000  # longest error or warning text kept for a guest
 
 
 @dataclass(frozen=True)
@@ -340,7 +346,8 @@ class _Block:
     archive_time: datetime | None = None  # UTC, PBS names only
     archive_local: datetime | None = None  # local, vzdump file names only
     warnings: list[str] = field(default_factory=list)
-    error_lines: list[str] = field(default_factory=list)
+    error_lines: list[str] = field(default_factory=list)  # ERROR lines before a failure line
+    error_more: list[str] = field(default_factory=list)  # the failure message's next lines
     mode: str | None = None
     name: str | None = None
     qemu_transferred: int | None = None
@@ -375,7 +382,11 @@ def _guest_line(block: _Block, level: str, text: str, head: str, notes: _Notes) 
         block.warnings.append(text)
         return
     if level == "ERROR":
-        block.error_lines.append(text)
+        if not block.failed:
+            block.error_lines.append(text)
+        elif len(block.error_more) < _MAX_MORE:
+            # vzdump prints a multi-line error as one ERROR line each, up to "Failed at"
+            block.error_more.append(text)
         return
     kind = _GUEST_HEADS.get(head)
     if kind is None:
@@ -488,6 +499,26 @@ def _safe_add(start: datetime | None, seconds: int | None) -> datetime | None:
 # --------------------------------------------------------------------------- result building
 
 
+def _compose_error(first: str | None, more: Sequence[str]) -> str | None:
+    """A guest's whole failure message on one line, its cause first.
+
+    vzdump prints ``Backup of VM <id> failed - <first line>`` then one ``ERROR:`` line per further
+    line of the message. When the first line only announces what follows (it ends with ``:``,
+    as in ``API Return-Code: 500 ... because:``, or is empty), the following lines are the cause
+    and come first, the announcement after `` — ``; otherwise the message keeps its order.
+    """
+    rest = "; ".join(m for m in more if m)
+    if not rest:
+        return first
+    if not first:
+        text = rest
+    elif first.endswith(":"):
+        text = f"{rest} — {first}"
+    else:
+        text = f"{first} — {rest}"
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 3] + "..."
+
+
 def _freeze_block(
     b: _Block,
     conv: _Localize | None,
@@ -514,7 +545,7 @@ def _freeze_block(
         archive_time = conv(b.archive_local, started)
 
     warnings = list(b.warnings)
-    error = b.error
+    error = _compose_error(b.error, b.error_more)
     result: GuestResult
     if b.failed:
         result = "failure"
