@@ -85,9 +85,7 @@ def test_node_restricted_count_in_french() -> None:
     )  # fmt: skip
     text = report.guests[0].explanation_text
     assert "non sélectionné\u202f: 2 tâches limitées à d’autres nœuds" in text
-    assert coverage.guests[100].explanation[0] == (
-        "not selected: 2 jobs restricted to other nodes"
-    )
+    assert coverage.guests[100].explanation[0] == ("not selected: 2 jobs restricted to other nodes")
 
 
 def test_unknown_vmid_reported_never_counted() -> None:

@@ -14,8 +14,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..analysis.calendar import CalendarError, describe, next_event, parse_schedule
-from ..analysis.coverage import CoverageResult, GuestCoverage, Verdict, guest_job_map
-from ..analysis.coverage import Membership
+from ..analysis.coverage import CoverageResult, GuestCoverage, Membership, Verdict, guest_job_map
 from ..analysis.pbs_checks import PbsThresholds
 from ..collect.pbs_entry import PbsResult
 from ..model import (
