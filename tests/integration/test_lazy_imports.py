@@ -55,6 +55,6 @@ def test_json_report_does_not_import_weasyprint(tmp_path: Path) -> None:
 def test_pdf_report_imports_weasyprint(tmp_path: Path) -> None:
     """The control: the check above can fail (the PDF path does load WeasyPrint)."""
     pytest.importorskip("weasyprint")
-    code, modules = _modules("demo", "--format", "pdf", "--quiet", "--output-dir", str(tmp_path))
+    _code, modules = _modules("demo", "--format", "pdf", "--quiet", "--output-dir", str(tmp_path))
     assert list(tmp_path.glob("*.pdf"))
     assert "weasyprint" in _top(modules)
