@@ -11,7 +11,6 @@ from typing import IO, Any
 
 from .. import __version__
 from ..config import Settings
-from ..diagnostics.check_api import ProbeResult
 from ..diagnostics.coverage_view import coverage_json, render_coverage
 from ..diagnostics.inventory_view import inventory_json, render_inventory
 from ..diagnostics.pbs_view import pbs_inventory_json, render_pbs_inventory
@@ -28,20 +27,6 @@ from .pipeline import RunData
 
 log = logging.getLogger("pve_backup_report")
 PROMETHEUS_FILE = "pve-backup-report.prom"
-
-
-def print_check(results: list[ProbeResult], out: IO[str]) -> ExitStatus:
-    for result in results:
-        label = f"{result.probe.name} ({result.probe.path})"
-        if result.ok:
-            out.write(f"OK      {label}: {result.count} item(s)\n")
-        else:
-            out.write(f"FAILED  {label}: {result.error}\n")
-            if result.hint:
-                out.write(f"        hint: {result.hint}\n")
-    failed = sum(1 for r in results if not r.ok)
-    out.write(f"{len(results) - failed}/{len(results)} checks passed\n")
-    return ExitStatus.OK if failed == 0 else ExitStatus.CRITICAL
 
 
 def inventory_status(run: RunData) -> ExitStatus:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..analysis.calendar import CalendarError, describe, next_event, parse_schedule
-from ..analysis.coverage import CoverageResult, GuestCoverage, Verdict
+from ..analysis.coverage import CoverageResult, GuestCoverage, Membership, Verdict, guest_job_map
 from ..analysis.pbs_checks import PbsThresholds
 from ..collect.pbs_entry import PbsResult
 from ..model import (
@@ -88,6 +88,8 @@ def build_report(
     pbs_collected = pbs is not None and bool(pbs.servers or pbs.guests)
     no_snapshot = _pbs_no_snapshot(pbs.anomalies if pbs else (), anomalies)
     collisions = _collision_texts(tr, pbs.anomalies if pbs else (), anomalies)
+    # English reuses the engine's sentences; other languages re-state them from this map
+    by_guest = {} if tr.lang == "en" else guest_job_map(inventory.jobs or (), coverage.selections)
     guests = tuple(
         _guest_row(
             tr,
@@ -102,6 +104,7 @@ def build_report(
             pbs.guests.get(g.vmid) if pbs is not None else None,
             g.vmid in no_snapshot,
             collisions.get(g.vmid),
+            by_guest.get(g.vmid, ()),
         )
         for g in sorted(inventory.guests, key=lambda g: g.vmid)
     )
@@ -246,6 +249,7 @@ def _guest_row(
     pbs: GuestPbs | None = None,
     no_snapshot: bool = False,
     collision_text: str | None = None,
+    memberships: Sequence[tuple[BackupJob, Membership]] = (),
 ) -> GuestRow:
     cov = coverage.guests.get(guest.vmid) or GuestCoverage(guest.vmid, Verdict.INDETERMINATE)
     reasons = _reasons(cov, ev, pbs, no_snapshot)
@@ -288,7 +292,7 @@ def _guest_row(
         pbs=pbs,
         attention_level=level,
         attention=reasons,
-        explanation_text=explain_coverage(tr, inv, guest, cov, coverage.selections, opt_out_tag)
+        explanation_text=explain_coverage(tr, inv, guest, cov, memberships, opt_out_tag)
         + ((evidence_text,) if evidence_text else ()),
         collision_text=collision_text,
     )
