@@ -117,6 +117,12 @@ class UnexpectedData(ApiError):
 
     code = "wrong_type"
 
+    def __init__(self, endpoint: str, found: str, expected: str) -> None:
+        self.found = found  # JSON type name of what came ("string", "object" …)
+        self.expected = expected  # "list" or "object"
+        article = "an object" if expected == "object" else "a list"
+        super().__init__(endpoint, f"returned {found} where {article} was expected")
+
 
 # Errors where the server answered, but not with something usable: reported with the anomaly
 # code `unexpected_response` (the endpoint is named in the details).

@@ -44,7 +44,11 @@ def cluster_name_from_status(data: Any) -> str | None:
 
 async def collect_version(col: Collector) -> VersionInfo | None:
     response = await col.fetch(
-        "/version", component="api", code="version_unavailable", what="Cannot read PVE version"
+        "/version",
+        component="api",
+        code="version_unavailable",
+        what="Cannot read PVE version",
+        expect="object",
     )
     return normalize_version(response.data) if response else None
 
@@ -57,14 +61,18 @@ async def collect_cluster_name(col: Collector) -> str | None:
     return cluster_name_from_status(response.data)
 
 
-async def collect_nodes(col: Collector) -> tuple[Node, ...]:
+async def collect_nodes(col: Collector) -> tuple[Node, ...] | None:
+    """The cluster's nodes; None when the list could not be read."""
     response = await col.fetch(
         "/nodes",
         component="nodes",
         code="nodes_unavailable",
         what="Cannot list cluster nodes",
         severity=Severity.CRITICAL,
+        expect="list",
     )
+    if response is None:
+        return None
     nodes = []
     for item in col.expect_list(response, "nodes", "/nodes"):
         node = normalize_node(item)

@@ -56,8 +56,9 @@ def _context(
             if sel.state == "pool_unknown"
             else tr.t("explain.selection_invalid")
         )
-        state = target_state(job, inv.storage(job.storage), guest)
-        if state in ("pbs", "other", "storage_unspecified"):
+        known = "storages" not in inv.unreadable
+        state = target_state(job, inv.storage(job.storage), guest, known)
+        if state in ("pbs", "other", "storage_unspecified", "storage_unknown"):
             return tr.t("explain.might_select", job=job.job_id, reason=reason)
         note = tr.t(f"explain.target.{state}")
         return tr.t("explain.might_not_protect", job=job.job_id, reason=reason) + note
