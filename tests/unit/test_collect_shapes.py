@@ -97,3 +97,30 @@ def test_pool_list_and_members_of_the_wrong_type() -> None:
 def test_other_endpoints_report_the_wrong_type(endpoint: str, value: Any) -> None:
     inv = collect(endpoint, value)
     assert unexpected(inv, endpoint)
+
+
+class Failing(Fake):
+    """Answers like `Fake`, but `/cluster/status` fails with HTTP 500."""
+
+    async def get(self, path: str, params: Mapping[str, str | int] | None = None) -> ApiResponse:
+        if path == "/cluster/status":
+            from pve_backup_report.api.errors import http_error_for
+
+            raise http_error_for(path, 500, "boom")
+        return await super().get(path, params)
+
+
+def test_cluster_status_failure_is_an_anomaly() -> None:
+    """Issue 11 item 5: the name is lost (history would be keyed by the URL): say so."""
+    inv = asyncio.run(collect_inventory(Failing("", None), "https://pve1:8006/api2/json"))
+    assert inv.cluster_name is None
+    (anomaly,) = [a for a in inv.anomalies if a.code == "cluster_status_unavailable"]
+    assert anomaly.details["endpoint"] == "/cluster/status" and anomaly.details["status"] == 500
+    inv = collect("/cluster/status", {"name": "c1"})
+    assert inv.cluster_name is None and unexpected(inv, "/cluster/status")
+
+
+def test_standalone_node_has_no_cluster_name_and_no_anomaly() -> None:
+    inv = collect("/cluster/status", [{"type": "node", "name": "pve1"}])
+    assert inv.cluster_name is None
+    assert not [a for a in inv.anomalies if a.details.get("endpoint") == "/cluster/status"]

@@ -54,11 +54,16 @@ async def collect_version(col: Collector) -> VersionInfo | None:
 
 
 async def collect_cluster_name(col: Collector) -> str | None:
-    try:
-        response = await col.client.get("/cluster/status")
-    except Exception:
-        return None
-    return cluster_name_from_status(response.data)
+    """The cluster's name (None on a standalone node, or when `/cluster/status` failed: then
+    an anomaly says so, since history and multi-cluster summaries are keyed by this name)."""
+    response = await col.fetch(
+        "/cluster/status",
+        component="api",
+        code="cluster_status_unavailable",
+        what="Cannot read the cluster name",
+        expect="list",
+    )
+    return cluster_name_from_status(response.data) if response is not None else None
 
 
 async def collect_nodes(col: Collector) -> tuple[Node, ...] | None:
