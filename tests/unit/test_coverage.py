@@ -223,3 +223,18 @@ def test_unreadable_storage_list_makes_guests_indeterminate_not_uncovered() -> N
     missing = replace(base, storages=())
     assert verdicts(missing) == {100: "disabled_only", 101: "disabled_only", 102: "disabled_only"}
     assert codes(missing).count("job_storage_unknown") == 3  # daily, nfs and off
+
+
+def test_unknown_job_list_makes_every_guest_indeterminate() -> None:
+    """Issue 11 item 2: jobs unknown is not "no jobs": no guest may read `not_covered`."""
+    from dataclasses import replace
+
+    from pve_backup_report.analysis.crosscheck import cross_check as check
+
+    inv = replace(inventory([guest(100), guest(101)], []), jobs=None)
+    result = compute_coverage(inv)
+    assert verdicts(inv) == {100: "indeterminate", 101: "indeterminate"}
+    assert result.guests[100].explanation == ("the backup job list could not be read",)
+    assert result.anomalies == ()
+    # Proxmox's own list cannot contradict an unknown verdict
+    assert check((100,), result.guests) == [] and check((), result.guests) == []

@@ -142,8 +142,17 @@ def _first_line(text: str | None) -> str | None:
     return text.strip().splitlines()[0][:200]
 
 
+JOBS_UNKNOWN = "the backup job list could not be read"
+
+
 def compute_coverage(inventory: Inventory, opt_out_tag: str = "no-backup") -> CoverageResult:
     guests = {g.vmid: g for g in inventory.guests}
+    if inventory.jobs is None:  # unknown jobs: no guest is "not covered", all are unknown
+        unknown = {
+            v: GuestCoverage(v, Verdict.INDETERMINATE, explanation=(JOBS_UNKNOWN,))
+            for v in sorted(guests)
+        }
+        return CoverageResult(unknown, {})
     jobs: Sequence[BackupJob] = inventory.jobs or ()
     storages = {s.storage_id: s for s in inventory.storages}
     selections = {j.job_id: select_guests(j, guests, inventory.pool_memberships) for j in jobs}

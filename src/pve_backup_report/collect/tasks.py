@@ -161,7 +161,7 @@ async def read_node_timezone(col: Collector, node: str) -> ZoneInfo | None:
         component=COMPONENT,
         code="node_time_unavailable",
         what=f"Cannot read the time zone of node {node}",
-        severity=Severity.WARNING,
+        severity=Severity.INFO,
         extra={"node": node},
         expect="object",
     )

@@ -75,6 +75,8 @@ def explain_coverage(
 ) -> tuple[str, ...]:
     if tr.lang == "en":
         return cov.explanation
+    if inv.jobs is None:
+        return (tr.t("explain.jobs_unknown"),)
     refs = {r.job_id: r for r in cov.jobs}
     lines: list[str] = []
     context: list[str] = []
