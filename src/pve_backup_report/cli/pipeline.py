@@ -41,9 +41,7 @@ class RunData:
     @property
     def verdicts_unknown(self) -> bool:
         """The job list or the guest list could not be read: no verdict can be trusted."""
-        return self.inventory.jobs is None or any(
-            a.code == "guests_unavailable" for a in self.inventory.anomalies
-        )
+        return self.inventory.jobs is None or "guests" in self.inventory.unreadable
 
 
 async def collect_run(

@@ -333,7 +333,10 @@ def _job_row(
         schedule_error=error,
         next_run=next_run if job.enabled else None,
         storage=job.storage,
-        storage_type=storage.type if storage else None,
+        # "unknown", not None (shown as "missing"), when the storage list could not be read
+        storage_type=storage.type
+        if storage
+        else ("unknown" if job.storage and "storages" in inv.unreadable else None),
         mode=job.mode,
         selection=SelectionInfo(
             mode=job.selection.mode,
