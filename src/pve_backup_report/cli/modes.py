@@ -23,6 +23,7 @@ from ..report.model import Report
 from ..report.render_json import render_json
 from ..report.status import report_exit_status
 from ..report.write import write_reports
+from ..sanitize import strip_controls_deep
 from .pipeline import RunData
 
 log = logging.getLogger("pve_backup_report")
@@ -40,7 +41,7 @@ def dump_inventory(args: argparse.Namespace, run: RunData, out: IO[str]) -> int:
         data: dict[str, Any] = inventory_json(run.inventory)
         if run.pbs is not None:
             data["pbs"] = pbs_inventory_json(run.pbs)
-        out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        out.write(json.dumps(strip_controls_deep(data), indent=2, ensure_ascii=False) + "\n")
     else:
         render_inventory(run.inventory, out)
         if run.pbs is not None:
@@ -111,7 +112,7 @@ def dump_coverage(args: argparse.Namespace, run: RunData, report: Report, out: I
             run.pbs.guests if run.pbs else None,
             run.pbs.orphans if run.pbs else (),
         )
-        out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        out.write(json.dumps(strip_controls_deep(data), indent=2, ensure_ascii=False) + "\n")
     else:
         render_coverage(run.inventory, run.coverage, run.anomalies, out, evidence=evidence)
     return int(run_status(run, report))
