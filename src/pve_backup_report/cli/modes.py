@@ -21,7 +21,8 @@ from ..outputs.prometheus import prometheus_text, write_textfile
 from ..report.build import build_report
 from ..report.history_records import with_history
 from ..report.model import Report
-from ..report.render_json import render_json
+from ..report.render_json import guest_data, render_json
+from ..serialize import to_jsonable
 from ..report.status import report_exit_status
 from ..report.write import write_reports
 from .pipeline import RunData
@@ -122,9 +123,10 @@ def dump_coverage(args: argparse.Namespace, run: RunData, report: Report, out: I
             run.inventory,
             run.coverage,
             run.anomalies,
-            evidence,
-            run.pbs.guests if run.pbs else None,
-            run.pbs.orphans if run.pbs else (),
+            {g.vmid: guest_data(g) for g in report.guests},
+            [to_jsonable(o) for o in report.pbs_orphans],
+            evidence_collected=report.evidence_collected,
+            pbs_collected=report.pbs_collected,
         )
         out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     else:

@@ -107,3 +107,10 @@ def load_schema() -> dict[str, Any]:
     text = ref.read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
+
+
+def load_coverage_schema() -> dict[str, Any]:
+    """The schema of `--dump-coverage --json`; its guests refer to `report.schema.json`."""
+    ref = resources.files("pve_backup_report.report") / "schema" / "coverage.schema.json"
+    schema: dict[str, Any] = json.loads(ref.read_text(encoding="utf-8"))
+    return schema
