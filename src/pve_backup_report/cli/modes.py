@@ -22,9 +22,9 @@ from ..report.build import build_report
 from ..report.history_records import with_history
 from ..report.model import Report
 from ..report.render_json import guest_data, render_json
-from ..serialize import to_jsonable
 from ..report.status import report_exit_status
 from ..report.write import write_reports
+from ..serialize import to_jsonable
 from .pipeline import RunData
 
 log = logging.getLogger("pve_backup_report")
@@ -45,8 +45,15 @@ def print_check(results: list[ProbeResult], out: IO[str]) -> ExitStatus:
     return ExitStatus.OK if failed == 0 else ExitStatus.CRITICAL
 
 
+def tell_failure(run: RunData, settings: Settings, err: IO[str]) -> None:
+    """A cluster that could not be read is said on stderr in one line, whatever the mode and
+    even with --quiet: the files written afterwards must not be the only trace of it."""
+    if run.failure is not None:
+        err.write(f"error: {', '.join(settings.pve.base_urls)}: {run.failure}\n")
+
+
 def inventory_status(run: RunData) -> ExitStatus:
-    if run.inventory.jobs is None or not run.inventory.nodes:
+    if run.verdicts_unknown or not run.inventory.nodes:
         return ExitStatus.UNKNOWN
     return from_anomalies(run.inventory.anomalies)
 
@@ -111,7 +118,7 @@ def make_report(
 
 
 def run_status(run: RunData, report: Report) -> ExitStatus:
-    if run.verdicts_unknown:
+    if run.verdicts_unknown:  # also in the report (`unknown_cause`); kept for clarity
         return ExitStatus.UNKNOWN
     return report_exit_status(report)
 

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..analysis.coverage import CoverageResult, GuestCoverage, Verdict
+from ..analysis.coverage import CoverageResult, Verdict
 from ..model import Anomaly, Guest, GuestEvidence, Inventory
 from ..serialize import to_jsonable
 

@@ -154,6 +154,8 @@ def nagios_unknown(message: str) -> tuple[str, int]:
 
 def nagios_output(report: Report, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> tuple[str, int]:
     """The plugin output (ends with a newline) and its exit code 0/1/2/3."""
+    if report.unknown_cause is not None:
+        return _unknown_output(report), int(ExitStatus.UNKNOWN)
     s = report.summary
     values: dict[str, int | None] = {
         "not_covered": s.not_covered,
@@ -213,6 +215,19 @@ def nagios_output(report: Report, thresholds: Thresholds = DEFAULT_THRESHOLDS) -
     lines = [f"{SERVICE} {status.name} - {text} | {' '.join(perf)}"]
     lines += _long_output(report, exceeded)
     return "\n".join(lines) + "\n", int(status)
+
+
+def _unknown_output(report: Report) -> str:
+    """The cluster could not be read: the cause first, every count `U` (not measured)."""
+    perf = " ".join(f"{m}=U" for m in ("guests", "covered", *METRICS))
+    lines = [
+        f"{SERVICE} UNKNOWN - {_safe(report.unknown_cause or '')} | {perf}",
+        f"Cluster: {_safe(cluster_label(report))}",
+    ]
+    serious = [a for a in report.anomalies if a.severity.value != "info"]
+    lines += [f"[{a.severity.value.upper()}] {_safe(a.code)}: {clip(_safe(a.message), 200)}"
+              for a in serious[:MAX_ITEMS]]  # fmt: skip
+    return "\n".join(lines) + "\n"
 
 
 def _long_output(report: Report, exceeded: list[str]) -> list[str]:

@@ -137,7 +137,30 @@ def build_report(
             )
         ),
         history=history,
+        unknown_cause=collection_failure(inventory),
     )
+
+
+_UNREADABLE = {
+    "guests_unavailable": "the guest list",
+    "jobs_unavailable": "the backup job list",
+}
+
+
+def collection_failure(inventory: Inventory) -> str | None:
+    """One line naming what could not be read, where and why, or None when the guest list and
+    the job list were both read. Without either, no verdict can be trusted (unknown is not
+    zero): the report is UNKNOWN and this line is shown at the top of every output."""
+    for code, what in _UNREADABLE.items():
+        for a in inventory.anomalies:
+            if a.code == code:
+                endpoint = a.details.get("endpoint")
+                reason = a.details.get("error_message") or a.message
+                where = f" ({endpoint})" if endpoint else ""
+                return f"cannot read {what}{where}: {reason}"
+    if inventory.jobs is None:
+        return "cannot read the backup job list"
+    return None
 
 
 def _pbs_no_snapshot(*groups: Sequence[Anomaly]) -> frozenset[int]:

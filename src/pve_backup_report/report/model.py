@@ -33,7 +33,7 @@ from ..model import (
 )
 from .history_view import HistoryView
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 Level = Literal["critical", "warning"]
 AttentionReason = Literal[
@@ -251,6 +251,9 @@ class Report:
     pbs_servers: tuple[PbsServerRow, ...] = field(default_factory=tuple)
     pbs_orphans: tuple[PbsOrphan, ...] = field(default_factory=tuple)
     history: HistoryView | None = None  # None: no history (first run or --no-history)
+    # why the cluster could not be read (guest list or job list unknown): the report is
+    # UNKNOWN and no output may say "all clear"; None: collection succeeded
+    unknown_cause: str | None = None
 
     def guest(self, vmid: int) -> GuestRow:
         return next(g for g in self.guests if g.vmid == vmid)

@@ -94,6 +94,7 @@ def report_data(report: Report) -> dict[str, Any]:
         "pbs_orphans": [to_jsonable(o) for o in report.pbs_orphans],
         "history": history_data(report.history),
         "anomalies": [to_jsonable(a) for a in report.anomalies],
+        "unknown_cause": report.unknown_cause,
     }
     return data
 
