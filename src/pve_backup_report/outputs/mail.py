@@ -31,7 +31,7 @@ from ..report.i18n import LANGUAGES, NNBSP
 from ..report.model import Report
 from ..report.render_html import render_html
 from ..report.render_text import render_text
-from .nagios import cluster_label, other_attention
+from .nagios import cluster_label
 
 Security = Literal["starttls", "ssl", "none"]
 SECURITY_MODES: tuple[Security, ...] = ("starttls", "ssl", "none")
@@ -203,8 +203,7 @@ def subject(report: Report, lang: str | None = None) -> str:
             f"{words['unknown']} — {report.unknown_cause}"
         )
     s = report.summary
-    other = other_attention(report)
-    ok = sum(1 for g in report.guests if g.attention_level is None)
+    other, ok = s.other, s.ok  # counts.py defines both
     counts = [
         ("not_covered", s.not_covered),
         ("failed", s.last_failed or 0),

@@ -30,6 +30,7 @@ from ..model import (
     PbsServerInfo,
     Severity,
 )
+from .counts import other_attention, verdict_counts
 from .explain import explain_coverage, explain_freshness
 from .history_view import HistoryView
 from .i18n import Translator
@@ -423,13 +424,14 @@ def _summary(
     severities = {s: sum(1 for a in anomalies if a.severity is s) for s in Severity}
     failed = sum(1 for g in guests if g.latest_backup and g.latest_backup.result == "failure")
     stale = sum(1 for g in guests if g.freshness and g.freshness.status in ("stale", "no_success"))
+    counts = verdict_counts(verdicts)  # the one definition of each count (counts.py)
     return Summary(
         guests_total=len(guests),
-        covered_pbs=verdicts[Verdict.COVERED],
-        covered_other=verdicts[Verdict.COVERED_NON_PBS],
-        not_covered=verdicts[Verdict.NOT_COVERED] + verdicts[Verdict.DISABLED_ONLY],
-        excluded_opted_out=verdicts[Verdict.EXCLUDED] + verdicts[Verdict.OPTED_OUT],
-        indeterminate=verdicts[Verdict.INDETERMINATE],
+        covered_pbs=counts["covered_pbs"],
+        covered_other=counts["covered_other"],
+        not_covered=counts["not_covered"],
+        excluded_opted_out=counts["excluded_opted_out"],
+        indeterminate=counts["indeterminate"],
         last_failed=failed if collected else None,
         stale=stale if collected else None,
         not_verified=(
@@ -442,6 +444,9 @@ def _summary(
         anomalies_info=severities[Severity.INFO],
         verdicts=verdicts,
         age_buckets=_age_buckets(guests) if collected else (),
+        disabled_only=counts["disabled_only"],
+        other=other_attention(g.attention for g in guests),
+        ok=sum(1 for g in guests if g.attention_level is None),
     )
 
 

@@ -219,7 +219,7 @@ class Summary:
     guests_total: int
     covered_pbs: int
     covered_other: int
-    not_covered: int  # not_covered + disabled_only
+    not_covered: int  # not_covered + disabled_only (see counts.py for every definition)
     excluded_opted_out: int
     indeterminate: int
     last_failed: int | None  # None: no evidence collected
@@ -230,6 +230,9 @@ class Summary:
     anomalies_info: int
     verdicts: dict[str, int]
     age_buckets: tuple[AgeBucket, ...]  # empty when no evidence
+    disabled_only: int = 0  # included in not_covered
+    other: int = 0  # needs attention for other reasons only
+    ok: int = 0  # needs no attention
 
 
 @dataclass(frozen=True)

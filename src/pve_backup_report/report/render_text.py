@@ -85,6 +85,7 @@ def render_text(report: Report) -> str:
             pbs=tr.number(s.covered_pbs),
             other=tr.number(s.covered_other),
             not_covered=tr.number(s.not_covered),
+            disabled=tr.number(s.disabled_only),
             excluded=tr.number(s.excluded_opted_out),
             indeterminate=tr.number(s.indeterminate),
         ),
