@@ -276,3 +276,15 @@ def test_job_anomalies() -> None:
         "manual",
         "never",
     ]
+
+
+def test_unreadable_remote_list_is_unknown_not_unmatched() -> None:
+    # b's jobs are known but its remotes are not: the pull source is unknown
+    servers = [server("a"), ServerView("b", "b.test", 8007, sync_jobs=(pull("b", "ra"),))]
+    result = analyse_copies(
+        [guest(A_MAIN)], servers, [snap(A_MAIN, 2)], frozenset({A_MAIN}), CopyPolicy(), NOW
+    )
+    assert [a.code for a in result.anomalies] == []
+    assert result.guests[100].verdict == "offsite_unknown"
+    (view,) = result.jobs
+    assert (view.source, view.resolved) == ("ra:main/prod", False)

@@ -255,7 +255,8 @@ def build_edges(servers: Sequence[ServerView]) -> tuple[list[Edge], list[Anomaly
             remote = remotes.get(job.remote)
             resolved = resolve_remote(remote, servers) if remote else None
             label = _remote_label(remote, job.remote)
-            if resolved is None and (server.name, job.remote) not in warned:
+            unmatched = remote is not None or server.remotes is not None
+            if resolved is None and unmatched and (server.name, job.remote) not in warned:
                 warned.add((server.name, job.remote))
                 anomalies.append(
                     Anomaly(
