@@ -117,6 +117,7 @@ def test_text_markdown_and_html() -> None:
     assert line in render_text(report())
     md = render_md(report())
     assert "## Off-site copies" in md and line in md
+    assert "| guests with an off-site copy | 1 / 3 |" in md
     assert (
         "| pbs2 · s-2 (pull) | pbs1:store1/ → pbs2:offsite/ | daily | "
         "failed (sync failed - EIO) | 0 |" in md
@@ -130,6 +131,7 @@ def test_text_markdown_and_html() -> None:
     )
     assert "1 of 3 guests backed up to PBS have an off-site copy" in html
     assert "<th>Copies</th>" in html and "single copy" in html
+    assert '<span class="n">1 / 3</span><span class="l">guests with an off-site copy</span>' in html
 
 
 def test_french_digest_line() -> None:

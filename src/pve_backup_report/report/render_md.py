@@ -250,6 +250,9 @@ def render_md(report: Report) -> str:
     ]
     rows = [[tr.t(f"kpi.{k}"), na if v is None else tr.number(v)] for k, v in kpis]
     rows.append([tr.t("kpi.anomalies"), f"{s.anomalies_critical} / {s.anomalies_warning}"])
+    if report.copies is not None:
+        c = report.copies
+        rows.append([tr.t("kpi.offsite"), f"{c.guests_with_offsite} / {c.guests_judged}"])
     lines += _table(["", ""], rows)
     lines += ["", f"## {tr.t('section.attention')}", ""]
     attention = report.attention_rows()
