@@ -420,6 +420,11 @@ class PbsSyncJob:
     last_run_end: datetime | None = None
     last_run_upid: str | None = None
     next_run: datetime | None = None
+    # from the server's task list (None: not readable; the token needs Sys.Audit on
+    # /system/tasks, since scheduled sync jobs run as root@pam)
+    recent_runs: int | None = None
+    recent_failures: int | None = None
+    last_success_end: datetime | None = None
 
     @property
     def last_run_ok(self) -> bool | None:

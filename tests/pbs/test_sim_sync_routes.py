@@ -108,3 +108,24 @@ def test_pulled_snapshots_land_in_the_target_namespace(sim: Callable[..., httpx2
         ("vm", "150", T150, "root@pam"),
     ]
     assert all("verification" not in s for s in snaps)
+
+
+def test_sync_runs_are_tasks(sim: Callable[..., httpx2.Client]) -> None:
+    history = [{"endtime": NOW - 2 * 3600, "status": "sync failed - EIO", "duration": 60}]
+    client = sim(sync_scenario(pbs2(jobs=[pull_job(history=history)])))
+    body = client.get("/nodes/localhost/tasks", params={"typefilter": "sync", "limit": 1}).json()
+    (newest,) = body["data"]
+    assert body["total"] == 2  # a full page: start + returned + 1
+    assert (newest["worker_type"], newest["user"]) == ("syncjob", "root@pam")
+    assert newest["worker_id"] == "main:store1:offsite:copyA:s-pull"
+    assert (newest["endtime"], newest["status"]) == (NOW - 3600, "OK")
+    assert newest["starttime"] == NOW - 3600 - 600
+    every = client.get("/nodes/localhost/tasks", params={"errors": 1}).json()["data"]
+    assert [(t["endtime"], t["status"]) for t in every] == [(NOW - 7200, "sync failed - EIO")]
+    assert "history" not in client.get("/config/sync").json()["data"][0]
+
+
+def test_tasks_need_sys_audit(sim: Callable[..., httpx2.Client]) -> None:
+    acl = [{"path": "/datastore", "roles": ["DatastoreAudit"]}]
+    client = sim(sync_scenario(pbs2(token={"id": TOKEN, "secret": PBS2_SECRET, "acl": acl})))
+    assert client.get("/nodes/localhost/tasks").json()["data"] == []

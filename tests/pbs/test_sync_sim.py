@@ -291,6 +291,7 @@ def test_failed_job_and_stale_offsite_copy(collect: Callable[..., PbsResult]) ->
             "last-run-state": "sync failed - connection reset",
             "synced_until": T100 - 1,
             "group-filter": None,
+            "history": [{"endtime": NOW - 26 * 3600, "status": "OK"}],
         }
     )
     evidence = {
@@ -305,6 +306,12 @@ def test_failed_job_and_stale_offsite_copy(collect: Callable[..., PbsResult]) ->
     assert g100.verdict == "offsite_stale"
     failed = [a for a in result.anomalies if a.code == "sync_job_failed"]
     assert [a.details["error_message"] for a in failed] == ["sync failed - connection reset"]
+    # the job's runs from the task list: an earlier OK run at NOW − 26 h, then the failure
+    (pbs2_info,) = [s for s in result.servers if s.name == "pbs2"]
+    assert pbs2_info.sync_jobs is not None
+    (synced,) = pbs2_info.sync_jobs
+    assert (synced.recent_runs, synced.recent_failures) == (2, 1)
+    assert synced.last_success_end == _utc(NOW - 26 * 3600)
 
 
 def test_target_almost_full_and_lagging_copy(collect: Callable[..., PbsResult]) -> None:

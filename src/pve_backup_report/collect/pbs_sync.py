@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..api.client import ApiResponse
@@ -140,12 +140,14 @@ async def collect_sync(
     """Read the sync jobs (pull, and push on 3.3+) and remotes of one reachable server."""
     col = _SyncCollector(client, name)
     push = supports_push(version)
-    pull_r, push_r, remotes_r = await asyncio.gather(
+    tasks_visible = not permissions or _has(permissions, ("/system/tasks", "/system"), "Sys.Audit")
+    pull_r, push_r, remotes_r, tasks_r = await asyncio.gather(
         col.get("/admin/sync", None, "list sync jobs"),
         col.get("/admin/sync", {"sync-direction": "push"}, "list push sync jobs")
         if push
         else _none(),
         col.get("/config/remote", None, "list remotes"),
+        _tasks(client) if tasks_visible else _none(),
     )
     pulled = col.listing(pull_r, "/admin/sync")
     pushed = col.listing(push_r, "/admin/sync") if push else []
@@ -154,11 +156,14 @@ async def collect_sync(
     if pulled is not None and pushed is not None:
         parsed = [parse_sync_job(i, name, "pull") for i in pulled]
         parsed += [parse_sync_job(i, name, "push") for i in pushed]
-        jobs = tuple(sorted((j for j in parsed if j), key=lambda j: j.job_id))
+        found = [j for j in parsed if j]
+        if tasks_r is not None and isinstance(tasks_r.data, list):
+            found = [with_runs(j, tasks_r.data) for j in found]
+        jobs = tuple(sorted(found, key=lambda j: j.job_id))
     remotes: tuple[PbsRemote, ...] | None = None
     if remote_items is not None:
-        found = [parse_remote(i, name) for i in remote_items]
-        remotes = tuple(sorted((r for r in found if r), key=lambda r: r.name))
+        listed = [parse_remote(i, name) for i in remote_items]
+        remotes = tuple(sorted((r for r in listed if r), key=lambda r: r.name))
     if permissions and not _remote_audit(permissions):
         col.add(
             Severity.INFO,
@@ -177,6 +182,51 @@ async def collect_sync(
 
 async def _none() -> None:
     return None
+
+
+TASK_LIMIT = 500
+
+
+async def _tasks(client: Getter) -> ApiResponse | None:
+    """The newest sync job runs (task list, newest first); None when not readable — the run
+    counts are extra detail, so this is not an anomaly."""
+    try:
+        return await client.get(
+            "/nodes/localhost/tasks", {"typefilter": "syncjob", "limit": TASK_LIMIT}
+        )
+    except ApiError:
+        return None
+
+
+def with_runs(job: PbsSyncJob, tasks: list[Any]) -> PbsSyncJob:
+    """The job with its runs counted from `syncjob` tasks (worker id
+    `<remote>:<remote-store>:<store>:<ns>:<job id>`; the id cannot contain a colon)."""
+    runs = failures = 0
+    last_ok = None
+    for task in tasks:
+        if not isinstance(task, dict) or task.get("worker_type") != "syncjob":
+            continue
+        worker = as_str(task.get("worker_id")) or ""
+        status = as_str(task.get("status"))
+        if worker.rsplit(":", 1)[-1] != job.job_id or status is None:
+            continue  # another job, or still running
+        runs += 1
+        if status == "OK" or status.startswith("WARNINGS"):
+            end = epoch(task.get("endtime"))
+            if end is not None and (last_ok is None or end > last_ok):
+                last_ok = end
+        else:
+            failures += 1
+    return replace(job, recent_runs=runs, recent_failures=failures, last_success_end=last_ok)
+
+
+def _has(permissions: Mapping[str, Any], paths: tuple[str, ...], privilege: str) -> bool:
+    for path in paths:
+        privs = permissions.get(path)
+        if privs is not None:
+            names = privs.keys() if isinstance(privs, dict) else privs
+            return privilege in names
+    return False
 
 
 def _remote_audit(permissions: Mapping[str, Any]) -> bool:

@@ -44,6 +44,9 @@ def _row(view: SyncJobView) -> SyncJobRow:
         guests=view.guests,
         excluded=view.excluded,
         comment=job.comment,
+        recent_runs=job.recent_runs,
+        recent_failures=job.recent_failures,
+        last_success_end=job.last_success_end,
     )
 
 

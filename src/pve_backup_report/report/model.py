@@ -260,6 +260,9 @@ class SyncJobRow:
     guests: tuple[int, ...]  # guests whose group it copies
     excluded: tuple[int, ...]  # guests its group filter leaves out
     comment: str | None = None
+    recent_runs: int | None = None  # runs in the server's task list (None: not readable)
+    recent_failures: int | None = None
+    last_success_end: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -211,8 +211,9 @@ class PbsRemoteSpec(_Strict):
 
 
 #: Scenario-only keys of a sync job (never served): ``synced_until`` is the newest backup time
-#: the job has copied (default: the last run's end when it succeeded, else nothing copied).
-SYNC_SCENARIO_KEYS = frozenset({"synced_until"})
+#: the job has copied (default: the last run's end when it succeeded, else nothing copied);
+#: ``history`` lists earlier runs ``{endtime, status, duration}`` served as ``syncjob`` tasks.
+SYNC_SCENARIO_KEYS = frozenset({"synced_until", "history"})
 
 
 class PbsServer(_Strict):
