@@ -593,8 +593,8 @@ def analyse_copies(
         views.append(
             SyncJobView(
                 job=edge.job,
-                source=_label(edge.source, edge, source=True),
-                target=_label(edge.target, edge, source=False),
+                source=_label(edge.source, edge),
+                target=_label(edge.target, edge),
                 resolved=edge.source is not None and edge.target is not None,
                 guests=tuple(carried_by.get(name, ())),
                 excluded=tuple(excluded_by.get(name, ())),
@@ -616,7 +616,8 @@ def analyse_copies(
     return CopiesResult(result, tuple(views), tuple(anomalies), complete)
 
 
-def _label(loc: Location | None, edge: Edge, *, source: bool) -> str:
+def _label(loc: Location | None, edge: Edge) -> str:
+    """`server:datastore/namespace`; for the unresolved end, the remote's host and its side."""
     if loc is not None:
         return loc.label
     job = edge.job
