@@ -466,7 +466,7 @@ def judge(
             if uncertain
             else "no copy on another server"
             if required >= 2 and len(places) >= required
-            else "no second copy found"
+            else "no second copy found on the configured backup servers"
         )
     return GuestCopies(
         vmid=guest.vmid,
