@@ -325,3 +325,17 @@ def test_target_almost_full_and_lagging_copy(collect: Callable[..., PbsResult]) 
     lag = [a for a in result.anomalies if a.code == "offsite_lag"]
     # on-site T100, off-site T100_OLD: 24 h apart (> 12 h) for guest 100
     assert [(a.details["vmid"], a.details["lag_hours"]) for a in lag] == [(100, 24.0)]
+
+
+def test_dump_inventory_lists_remotes_and_sync_jobs(collect: Callable[..., PbsResult]) -> None:
+    import io
+
+    from pve_backup_report.diagnostics.pbs_view import render_pbs_inventory
+
+    out = io.StringIO()
+    render_pbs_inventory(collect(sync_scenario()), out, width=250)
+    text = out.getvalue()
+    assert "PBS remotes" in text and "PBS sync jobs" in text
+    assert "pbs1:store1/clusterA" in text and "pbs2:offsite/copyA" in text
+    assert "exclude:type:ct" in text
+    assert "never-served-secret" not in text
