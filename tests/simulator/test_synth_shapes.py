@@ -52,3 +52,33 @@ def test_lxc_snapshot_failure_prints_a_multiline_error_read_cause_first() -> Non
         "'pve1'; Failed to adjust DRBD resource vm-200-disk-0 — API Return-Code: 500. Message: "
         "Could not create snapshot of resource 'vm-200-disk-0', because:"
     )
+
+
+def test_file_storage_logs_print_the_archive_size_like_vzdump() -> None:
+    # local is a dir storage. 100: one 32G disk in the backup (scsi1 has backup=0), the
+    # synthesiser's archive is 45 % of it: 14.4 GiB, printed "14.40GB" (binary despite "GB"),
+    # read back as 14.4 * 1024**3 = 15461882265.6 -> 15461882266. 200: rootfs 8G + mp0 10G =
+    # 18 GiB, archive 15 % = 2.7 GiB minus a fraction of a byte -> "2.70GB" -> 2899102925;
+    # its tar stream (40 %) is 7.2 GiB = 7730941132.8, floored by the synthesiser.
+    job = {"id": "backup-dddd", "schedule": "22:00", "storage": "local", "vmid": "100;200"}
+    lines, guests = _parsed(
+        _state(job, [{"vmid": 100, "outcome": "ok"}, {"vmid": 200, "outcome": "ok"}], "OK")
+    )
+    assert "INFO: archive file size: 14.40GB" in lines
+    assert "INFO: archive file size: 2.70GB" in lines
+    assert guests[100].size == (15461882266, "archive")
+    assert guests[100].transferred_bytes == 32 * 1024**3
+    assert guests[200].size == (2899102925, "archive")
+    assert (guests[200].transferred_bytes, guests[200].transferred_kind) == (
+        7730941132,
+        "tar_stream",
+    )
+
+
+def test_format_size_writes_binary_multiples_with_decimal_letters() -> None:
+    from pve_backup_report.simulator.generate import format_size
+
+    assert format_size(512 * 1024) == "512KB"
+    assert format_size(189 * 1024**2 + 1023) == "189MB"  # whole MB, truncated
+    assert format_size(1717986918) == "1.60GB"
+    assert format_size(3 * 1024**4) == "3.00TB"

@@ -172,8 +172,9 @@ def _mutate(change: Any) -> str:
 
 
 def test_payload_is_versioned_and_unknown_versions_are_misses() -> None:
-    assert json.loads(encode_log(_sample()))["v"] == 1
-    assert decode_log(_mutate(lambda d: d.update(v=2))) is None
+    assert json.loads(encode_log(_sample()))["v"] == 2
+    assert decode_log(_mutate(lambda d: d.update(v=3))) is None
+    assert decode_log(_mutate(lambda d: d.update(v=1))) is None  # before multi-line errors
     assert decode_log(_mutate(lambda d: d.pop("v"))) is None
 
 
@@ -232,7 +233,7 @@ def test_sqlite_cache_hits_and_misses(tmp_path: Path) -> None:
     assert cache.get([]) == {}
     with HistoryStore(path) as store:
         # a row from a future version: ignored (a miss), not an error
-        store.cache_put([("UPID:b", "pve1", 1, '{"v": 2, "result": {}}')], T0)
+        store.cache_put([("UPID:b", "pve1", 1, '{"v": 3, "result": {}}')], T0)
         row = store._conn.execute(
             "SELECT node, starttime, cached_at FROM task_cache WHERE upid = 'UPID:a'"
         ).fetchone()

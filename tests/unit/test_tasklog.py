@@ -98,6 +98,7 @@ def test_example_a_guests() -> None:
         warnings=(),
         mode="snapshot",
         name="web01",
+        transferred_kind="transferred",
     )
     assert g[101] == GuestAttempt(
         vmid=101,
@@ -111,6 +112,7 @@ def test_example_a_guests() -> None:
         transferred_bytes=40 * 1024**3,  # 40.00 GiB
         mode="stop",
         name="win-dc01",
+        transferred_kind="transferred",
     )
     assert g[200] == GuestAttempt(
         vmid=200,
@@ -124,6 +126,7 @@ def test_example_a_guests() -> None:
         transferred_bytes=19149095,  # "had to backup 18.262 MiB": 19149094.912
         mode="snapshot",
         name="dns01",
+        transferred_kind="uploaded",
     )
 
 
@@ -189,7 +192,10 @@ def test_example_b() -> None:
         transferred_bytes=2108686,  # 2.011 MiB = 2108686.336
         mode="snapshot",
         name="mail01",
+        transferred_kind="uploaded",
     )
+    assert g[201].size == (2108686, "uploaded")
+    assert g[102].size == (None, None)
 
 
 # --------------------------------------------------------------------------- variants
@@ -337,8 +343,12 @@ def test_non_pbs_target_stop_mode() -> None:
             transferred_bytes=2147502080,  # tar "Total bytes written"
             mode="stop",
             name="files01",
+            transferred_kind="tar_stream",
+            archive_bytes=612 * 1024**2,  # "archive file size: 612MB": MB = 1024**2 bytes there
         ),
     )
+    # the archive on the storage, not the uncompressed tar stream, is the size to report
+    assert r.guests[0].size == (641728512, "archive")
 
 
 def test_non_pbs_without_tz_uses_upid_offset() -> None:
@@ -627,3 +637,44 @@ def test_error_continuation_stops_at_failed_at() -> None:
     ]
     r = parse_task_log(lines, UPID_MULTI, BERLIN)
     assert r.guests[0].error == "CT is locked (backup)"
+
+
+def test_file_targets_report_the_archive_file_size() -> None:
+    # format_size writes powers of 1024 as MB/GB: 189MB = 189 * 1024**2 = 198180864 bytes;
+    # 1.60GB = 1.6 * 1024**3 = 1717986918.4 -> 1717986918. The tar stream (611809280) and the
+    # data QEMU read (32.00 GiB) stay in transferred_bytes, with their kind.
+    r = parse_task_log(load("file_targets"), UPID_MULTI, BERLIN)
+    assert r.notes == ()
+    g = by_vmid(r)
+    assert g[301].archive == "vzdump-lxc-301-2025_06_10-02_30_01.tar.gz"
+    assert (g[301].archive_bytes, g[301].transferred_bytes) == (198180864, 611809280)
+    assert g[301].transferred_kind == "tar_stream"
+    assert g[301].size == (198180864, "archive")
+    assert g[302].archive == "vzdump-qemu-302-2025_06_10-02_30_17.vma.gz"
+    assert (g[302].archive_bytes, g[302].transferred_bytes) == (1717986918, 32 * 1024**3)
+    assert g[302].transferred_kind == "transferred"
+    assert g[302].size == (1717986918, "archive")
+    assert [g[301].result, g[302].result] == ["success", "success"]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("INFO: archive file size: 512KB", 512 * 1024),
+        ("INFO: archive file size: 0KB", 0),
+        # 2.05 * 1024**4 = 2199023255552 + 54975581388.8 = 2253998836940.8, half-up
+        ("INFO: archive file size: 2.05TB", 2253998836941),
+        ("INFO: archive file size: 7MiB", 7 * 1024**2),  # tolerated spelling
+        ("INFO: archive file size: many", None),
+    ],
+)
+def test_archive_file_size_units_are_binary(line: str, expected: int | None) -> None:
+    lines = [
+        "INFO: Starting Backup of VM 400 (lxc)",
+        line,
+        "INFO: Finished Backup of VM 400 (00:00:03)",
+        "TASK OK",
+    ]
+    g = parse_task_log(lines, UPID_MULTI, None).guests[0]
+    assert g.archive_bytes == expected
+    assert g.size == ((expected, "archive") if expected is not None else (None, None))

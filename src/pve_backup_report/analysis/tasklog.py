@@ -37,8 +37,15 @@ guest's ``error``, the cause first when the first line only announces it (see `_
 in <n> seconds`` (data read for the backup: the dirty part when incremental); the sum of the
 backup client's ``<archive>: had to backup|upload <size> of <size>`` lines (new data before
 compression); the sum of older clients' ``<archive>: Upload size: <size>`` lines; tar's
-``Total bytes written: <n>`` (container to a file storage). Sizes with binary units (KiB, MiB ...)
-count in powers of 1024, decimal ones (KB, MB ...) in powers of 1000, rounded half-up to bytes.
+``Total bytes written: <n>`` (container to a file storage); ``transferred_kind`` says which.
+Sizes with binary units (KiB, MiB ...) count in powers of 1024, decimal ones (KB, MB ...) in
+powers of 1000, rounded half-up to bytes.
+
+``archive_bytes`` is vzdump's ``archive file size: 189MB`` line, printed for file storages only
+(vma, tar, any compression) after the archive is written. vzdump's ``format_size`` divides by
+powers of 1024 although it writes KB/MB/GB/TB, and truncates KB and MB to whole numbers (GB and
+TB keep two decimals), so the figure is the archive size to within that rounding. `GuestAttempt.
+size` prefers it: it is what the backup occupies, where the other figures measure data moved.
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from pve_backup_report.analysis.upid import Upid
+from pve_backup_report.model import SizeKind
 
 __all__ = [
     "GuestAttempt",
@@ -73,6 +81,7 @@ GuestResult = Literal["success", "warning", "failure", "undetermined"]
 JobOutcome = Literal["finished_ok", "finished_errors", "failed"]
 TaskStatusClass = Literal["success", "warning", "failure", "running", "job_errors"]
 TimeSource = Literal["node_tz", "archive_offset", "upid_offset", "archive_only", "none"]
+TransferKind = Literal["transferred", "uploaded", "tar_stream"]
 
 _MAX_NOTES = 50
 _MAX_TEXT = 300  # longest remark excerpt kept from a line
@@ -116,6 +125,18 @@ class GuestAttempt:
     warnings: tuple[str, ...] = ()
     mode: str | None = None
     name: str | None = None
+    transferred_kind: TransferKind | None = None  # what transferred_bytes measures
+    archive_bytes: int | None = None  # "archive file size" (file storages only)
+
+    @property
+    def size(self) -> tuple[int | None, SizeKind | None]:
+        """The size to report and what it measures: the archive file when it was printed, else
+        the transferred/uploaded figure."""
+        if self.archive_bytes is not None:
+            return self.archive_bytes, "archive"
+        if self.transferred_bytes is not None:
+            return self.transferred_bytes, self.transferred_kind
+        return None, None
 
 
 @dataclass(frozen=True)
@@ -173,6 +194,9 @@ _QEMU_TRANSFERRED_RE = re.compile(rf"transferred {_SIZE} in [0-9]+ seconds", _A)
 _CLIENT_HAD_TO_RE = re.compile(rf"\S+: had to (?:backup|upload) {_SIZE} of ", _A)
 _CLIENT_UPLOAD_SIZE_RE = re.compile(rf"\S+: Upload size: {_SIZE}", _A)
 _TAR_TOTAL_RE = re.compile(r"Total bytes written: ([0-9]{1,20})", _A)
+_ARCHIVE_SIZE_RE = re.compile(
+    r"archive file size: ([0-9]{1,15}(?:\.[0-9]{1,9})?)\s?([KMGTPE]?)i?B", _A | re.IGNORECASE
+)
 _LOCK_WAIT_RE = re.compile(r"trying to get global lock", _A)
 _KNOWN_JOB_LEVEL_RE = re.compile(r"got global lock|notified via target|sending notification", _A)
 
@@ -198,6 +222,7 @@ _GUEST_HEADS: dict[str, str] = {
     "creating": "creating",
     "transferred": "transferred",
     "Total": "total",
+    "archive": "archive",
 }
 
 _UNITS: dict[str, int] = {
@@ -258,6 +283,15 @@ def _size_to_bytes(number: str, unit: str) -> int | None:
     try:
         value = Decimal(number) * mult
     except InvalidOperation:
+        return None
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _binary_size(number: str, prefix: str) -> int | None:
+    """``format_size`` figures: KB/MB/GB/TB are powers of 1024 there, whatever the letters say."""
+    try:
+        value = Decimal(number) * 1024 ** "BKMGTPE".index(prefix.upper() or "B")
+    except (InvalidOperation, ValueError):
         return None
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
@@ -354,16 +388,21 @@ class _Block:
     client_had_to: int | None = None
     client_upload_size: int | None = None
     tar_total: int | None = None
+    archive_size: int | None = None
 
     @property
     def terminated(self) -> bool:
         return self.finished or self.failed
 
-    def transferred(self) -> int | None:
-        for value in (self.qemu_transferred, self.client_had_to, self.client_upload_size):
+    def transferred(self) -> tuple[int | None, TransferKind | None]:
+        if self.qemu_transferred is not None:
+            return self.qemu_transferred, "transferred"
+        for value in (self.client_had_to, self.client_upload_size):
             if value is not None:
-                return value
-        return self.tar_total
+                return value, "uploaded"
+        if self.tar_total is not None:
+            return self.tar_total, "tar_stream"
+        return None, None
 
 
 def _add(current: int | None, value: int | None) -> int | None:
@@ -423,6 +462,8 @@ def _guest_line(block: _Block, level: str, text: str, head: str, notes: _Notes) 
             block.qemu_transferred = _size_to_bytes(m[1], m[2])
     elif kind == "total" and (m := _TAR_TOTAL_RE.match(text)) is not None:
         block.tar_total = int(m[1])
+    elif kind == "archive" and (m := _ARCHIVE_SIZE_RE.fullmatch(text)) is not None:
+        block.archive_size = _binary_size(m[1], m[2])
 
 
 # --------------------------------------------------------------------------- time conversion
@@ -561,6 +602,7 @@ def _freeze_block(
         result = "undetermined"
         if not truncated:
             notes.add(f"VM {b.vmid}: started but neither finished nor failed in the log")
+    transferred, transferred_kind = b.transferred()
     return GuestAttempt(
         vmid=b.vmid,
         guest_type=b.guest_type,
@@ -571,10 +613,12 @@ def _freeze_block(
         archive=b.archive,
         archive_time=archive_time,
         error=error,
-        transferred_bytes=b.transferred(),
+        transferred_bytes=transferred,
         warnings=tuple(warnings),
         mode=b.mode,
         name=b.name,
+        transferred_kind=transferred_kind,
+        archive_bytes=b.archive_size,
     )
 
 

@@ -24,7 +24,7 @@ What a second run still reads, and why (issue 7 asked what else could be skipped
   reply itself), so there is no cheap way to know a config is unchanged.
 - **Node time zones**: one request per node, and the time zone is one of the cache's keys.
 
-Payloads are JSON with ``"v": 1``; an unknown version, a payload whose fields do not match the
+Payloads are JSON with ``"v": 2``; an unknown version, a payload whose fields do not match the
 current dataclasses, or anything malformed is a miss (the log is simply fetched again). A
 database problem never fails a run: it is logged and the cache acts as empty.
 """
@@ -44,7 +44,7 @@ from typing import Any, Protocol
 from ..analysis.tasklog import GuestAttempt, JobHeader, TaskLogResult
 from ..history.store import HistoryStore
 
-PAYLOAD_VERSION = 1
+PAYLOAD_VERSION = 2  # 2: multi-line errors, archive size and size kinds, guest output lines
 
 log = logging.getLogger("pve_backup_report")
 

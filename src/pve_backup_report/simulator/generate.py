@@ -51,6 +51,21 @@ def render_bytes2(value: float) -> str:
     return f"{value:.2f} {units[index]}"
 
 
+def format_size(value: int) -> str:
+    """vzdump's ``archive file size`` figure: binary multiples written KB/MB/GB/TB, whole numbers
+    up to MB (truncated), two decimals from GB on: ``189MB``, ``1.60GB``."""
+    kib = value / 1024
+    if kib < 1024:
+        return f"{int(kib)}KB"
+    mib = kib / 1024
+    if mib < 1024:
+        return f"{int(mib)}MB"
+    gib = mib / 1024
+    if gib < 1024:
+        return f"{gib:.2f}GB"
+    return f"{gib / 1024:.2f}TB"
+
+
 def render_duration(seconds: int) -> str:
     """``8s`` or ``1m 37s`` like the qemu progress lines."""
     if seconds < 60:
@@ -408,7 +423,7 @@ class _Renderer:
         if not running:
             self.out("INFO: stopping kvm after backup task")
         if not self.pbs:
-            self.out(f"INFO: archive file size: {dirty * 45 // 100 / 1e9:.2f}GB")
+            self.out(f"INFO: archive file size: {format_size(dirty * 45 // 100)}")
         self._tail(guest, entry, start)
 
     def _lxc(self, guest: Guest, entry: SynthGuest, running: bool, mode: str, start: int) -> None:
@@ -519,7 +534,7 @@ class _Renderer:
                 f"INFO: Total bytes written: {size * 4 // 10} ({render_bytes(size * 0.4)}, "
                 f"{render_bytes(size * 0.4 / max(entry.duration, 1))}/s)"
             )
-            self.out(f"INFO: archive file size: {size * 15 // 100 / 1e9:.2f}GB")
+            self.out(f"INFO: archive file size: {format_size(size * 15 // 100)}")
         self._tail(guest, entry, start)
 
 
