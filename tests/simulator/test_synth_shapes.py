@@ -3,6 +3,7 @@ parser reads them as a hand-worked expectation says."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pve_backup_report.analysis.tasklog import GuestAttempt, parse_task_log
@@ -82,3 +83,17 @@ def test_format_size_writes_binary_multiples_with_decimal_letters() -> None:
     assert format_size(189 * 1024**2 + 1023) == "189MB"  # whole MB, truncated
     assert format_size(1717986918) == "1.60GB"
     assert format_size(3 * 1024**4) == "3.00TB"
+
+
+def test_subsecond_incremental_run_prints_less_than_one_second() -> None:
+    # 100 runs on the backup server and its vmid ends in 0: a sub-second incremental run
+    job = {"id": "backup-eeee", "schedule": "22:00", "storage": "pbs-main", "vmid": "100"}
+    lines, guests = _parsed(_state(job, [{"vmid": 100, "outcome": "ok"}], "OK"))
+    (line,) = [x for x in lines if x.startswith("INFO: transferred ")]
+    match = re.fullmatch(r"INFO: transferred ([0-9]+)\.([0-9]{2}) (MiB|GiB) in <1 seconds", line)
+    assert match is not None, line
+    unit = 1024**2 if match[3] == "MiB" else 1024**3
+    hundredths = int(match[1]) * 100 + int(match[2])
+    expected = (hundredths * unit + 50) // 100  # half-up to a byte
+    assert guests[100].size == (expected, "transferred")
+    assert any(x.startswith("INFO: 100% (") and ") in 0s, read:" in x for x in lines)

@@ -678,3 +678,13 @@ def test_archive_file_size_units_are_binary(line: str, expected: int | None) -> 
     g = parse_task_log(lines, UPID_MULTI, None).guests[0]
     assert g.archive_bytes == expected
     assert g.size == ((expected, "archive") if expected is not None else (None, None))
+
+
+def test_subsecond_transfer_keeps_its_size() -> None:
+    # "transferred 32.0 GiB in <1 seconds": 32 * 1024**3; the template's 2.00 GiB likewise
+    r = parse_task_log(load("subsecond"), UPID_MULTI, BERLIN)
+    assert r.notes == ()
+    g = by_vmid(r)
+    assert g[120].size == (32 * 1024**3, "transferred")
+    assert g[9001].size == (2 * 1024**3, "transferred")
+    assert [g[120].duration_s, g[9001].duration_s] == [2, 1]

@@ -34,10 +34,11 @@ followed by one ``ERROR:`` line per further line, up to ``INFO: Failed at``; the
 guest's ``error``, the cause first when the first line only announces it (see `_compose_error`).
 
 ``transferred_bytes`` takes, per guest, the first available of: the qemu line ``transferred <size>
-in <n> seconds`` (data read for the backup: the dirty part when incremental); the sum of the
-backup client's ``<archive>: had to backup|upload <size> of <size>`` lines (new data before
-compression); the sum of older clients' ``<archive>: Upload size: <size>`` lines; tar's
-``Total bytes written: <n>`` (container to a file storage); ``transferred_kind`` says which.
+in <n> seconds`` (``in <1 seconds`` for a sub-second run; data read for the backup: the dirty
+part when incremental); the sum of the backup client's ``<archive>: had to backup|upload <size>
+of <size>`` lines (new data before compression); the sum of older clients' ``<archive>: Upload
+size: <size>`` lines; tar's ``Total bytes written: <n>`` (container to a file storage);
+``transferred_kind`` says which.
 Sizes with binary units (KiB, MiB ...) count in powers of 1024, decimal ones (KB, MB ...) in
 powers of 1000, rounded half-up to bytes.
 
@@ -190,7 +191,8 @@ _FILE_NAME_TIME_RE = re.compile(
     r"vzdump-(?:qemu|lxc|openvz)-[0-9]+-([0-9]{4})_([0-9]{2})_([0-9]{2})-([0-9]{2})_([0-9]{2})_([0-9]{2})",
     _A,
 )
-_QEMU_TRANSFERRED_RE = re.compile(rf"transferred {_SIZE} in [0-9]+ seconds", _A)
+# "<1 seconds": a sub-second run (qemu-server prints it instead of the rate since 2020)
+_QEMU_TRANSFERRED_RE = re.compile(rf"transferred {_SIZE} in (?:[0-9]+|<1) seconds", _A)
 _CLIENT_HAD_TO_RE = re.compile(rf"\S+: had to (?:backup|upload) {_SIZE} of ", _A)
 _CLIENT_UPLOAD_SIZE_RE = re.compile(rf"\S+: Upload size: {_SIZE}", _A)
 _TAR_TOTAL_RE = re.compile(r"Total bytes written: ([0-9]{1,20})", _A)
