@@ -97,3 +97,38 @@ def test_subsecond_incremental_run_prints_less_than_one_second() -> None:
     expected = (hundredths * unit + 50) // 100  # half-up to a byte
     assert guests[100].size == (expected, "transferred")
     assert any(x.startswith("INFO: 100% (") and ") in 0s, read:" in x for x in lines)
+
+
+def test_raw_output_and_hook_lines_belong_to_their_guest() -> None:
+    # 200 (container) on LVM-thin: lvcreate/lvremove print raw lines around its snapshot;
+    # 9000 (a stopped VM, "tmpl") fails to start: QEMU's complaint has no level; the job's hook
+    # script prints after each guest's end line (once through vzdump, once on its own).
+    job = {
+        "id": "backup-ffff",
+        "schedule": "22:00",
+        "storage": "pbs-main",
+        "vmid": "200;9000",
+        "script": "/usr/local/bin/vzdump-hook.sh",
+    }
+    data_guests = [{"vmid": 200, "outcome": "ok"}, {"vmid": 9000, "outcome": "fail"}]
+    state = _state(job, data_guests, "job errors")
+    state.guests[200].config["rootfs"] = "local-lvm:vm-200-disk-0,size=8G"
+    state.guests[9000].config["scsi0"] = "local-zfs:base-9000-disk-0,size=2G"
+    lines, guests = _parsed(state)
+    assert guests[200].result == "success"
+    assert guests[200].output == (
+        'Logical volume "snap_vm-200-disk-0_vzdump" created.',
+        'Logical volume "snap_vm-200-disk-0_vzdump" successfully removed.',
+        "vzdump-hook: log-end for lxc 200",
+        "vzdump-hook: kept /var/log/vzdump/lxc-200.log",
+    )
+    path = "/dev/zvol/rpool/data/base-9000-disk-0"
+    assert guests[9000].result == "failure"
+    assert guests[9000].error == "start failed: QEMU exited with code 1"
+    assert guests[9000].shown_error == (
+        "start failed: QEMU exited with code 1 — "
+        f"kvm: -drive file={path},if=none,id=drive-scsi0,format=raw: Could not open '{path}': "
+        "No such file or directory; vzdump-hook: log-end for qemu 9000; "
+        "vzdump-hook: kept /var/log/vzdump/qemu-9000.log"
+    )
+    assert "INFO: vzdump-hook: log-end for qemu 9000" in lines

@@ -140,6 +140,32 @@ def test_attempt_size_is_the_archive_on_file_storages_and_says_so() -> None:
     assert (attempts[101].size_bytes, attempts[101].size_kind) == (10240, "tar_stream")
 
 
+def test_failed_guest_error_shows_its_output_lines_and_success_does_not() -> None:
+    lines = [
+        "INFO: starting new backup job: vzdump 100 101 --storage pbs-main",
+        "INFO: Starting Backup of VM 100 (qemu)",
+        "INFO: Backup started at 2025-11-25 21:00:06",
+        "  WARNING: thin pool is 95% full",
+        "INFO: Finished Backup of VM 100 (00:00:10)",
+        "INFO: Backup finished at 2025-11-25 21:00:16",
+        "INFO: Starting Backup of VM 101 (qemu)",
+        "INFO: Backup started at 2025-11-25 21:00:16",
+        "[INFO]: TrueNAS: LUN for vm-101-disk-0 not found",
+        "ERROR: Backup of VM 101 failed - start failed: QEMU exited with code 1",
+        "INFO: Failed at 2025-11-25 21:00:18",
+        "INFO: Backup job finished with errors",
+        "TASK ERROR: job errors",
+    ]
+    assert results(outcome(task(status="job errors"), lines, INV)) == {
+        100: ("success", None),
+        101: (
+            "failure",
+            "start failed: QEMU exited with code 1 — "
+            "[INFO]: TrueNAS: LUN for vm-101-disk-0 not found",
+        ),
+    }
+
+
 def test_cut_log_leaves_the_remaining_local_guests_undetermined() -> None:
     lines = [
         "INFO: starting new backup job: vzdump --all 1 --exclude 103 --storage pbs-main",

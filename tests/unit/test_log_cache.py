@@ -119,6 +119,9 @@ GUESTS = st.builds(
     warnings=st.lists(st.text(max_size=20), max_size=3).map(tuple),
     mode=TEXT,
     name=TEXT,
+    transferred_kind=st.sampled_from([None, "transferred", "uploaded", "tar_stream"]),
+    archive_bytes=st.none() | st.integers(min_value=0, max_value=2**63),
+    output=st.lists(st.text(max_size=20), max_size=3).map(tuple),
 )
 HEADERS = st.builds(
     JobHeader,

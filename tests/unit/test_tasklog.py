@@ -422,8 +422,17 @@ def test_blank_and_unknown_lines_are_tolerated() -> None:
     lines.insert(8, "some stray text without a level")
     r = parse_task_log(lines, UPID_B, BERLIN)
     assert [g.result for g in r.guests] == ["failure", "success"]
-    assert len(r.notes) == 1
-    assert "some stray text" in r.notes[0]
+    # inside VM 102's block: its output (shown with its error), not a parser remark
+    assert r.notes == ()
+    g102 = by_vmid(r)[102]
+    assert g102.output == ("some stray text without a level",)
+    assert g102.shown_error == (
+        "VM 102 qmp command 'backup' failed - backup connect failed: command error: No space "
+        "left on device (os error 28) — some stray text without a level"
+    )
+    # before any guest block it stays a remark
+    r2 = parse_task_log(["stray first", *load("example_b")], UPID_B, BERLIN)
+    assert r2.notes == ("line 1: unrecognised line: 'stray first'",)
 
 
 def test_header_options_in_other_order_with_shell_quoting() -> None:
@@ -688,3 +697,51 @@ def test_subsecond_transfer_keeps_its_size() -> None:
     assert g[120].size == (32 * 1024**3, "transferred")
     assert g[9001].size == (2 * 1024**3, "transferred")
     assert [g[120].duration_s, g[9001].duration_s] == [2, 1]
+
+
+def test_lines_without_a_level_belong_to_the_guest_block() -> None:
+    # Raw LVM output, a storage plugin's "[INFO]: ..." lines and hook output after the guest's
+    # end line are the guest's output: no parser remark, no change to any result.
+    r = parse_task_log(load("output_lines"), UPID_MULTI, BERLIN)
+    assert r.notes == ()
+    assert r.job_outcome == "finished_errors"
+    g = by_vmid(r)
+    assert g[101].result == "success"
+    assert g[101].output == (
+        'Logical volume "snap_vm-101-disk-0_vzdump" created.',
+        'Logical volume "snap_vm-101-disk-0_vzdump" successfully removed.',
+        "HOOK: log-end snapshot 101",
+        "hook: copied the log of 101 to /srv/backup-logs",
+    )
+    assert g[101].shown_error is None  # a success shows no output
+    assert g[101].size == (612 * 1024**2, "archive")
+    assert g[102].result == "failure"
+    assert g[102].error == "start failed: QEMU exited with code 1"
+    assert g[102].output == (
+        "[INFO]: TrueNAS: activating LUN for vm-102-disk-0 on 10.0.0.20",
+        "[INFO]: TrueNAS: iSCSI login to iqn.2005-10.org.freenas.ctl:vm-102 failed",
+        "command 'qm start 102 --skiplock' failed: exit code 255",
+    )
+    assert g[102].shown_error == (
+        "start failed: QEMU exited with code 1 — [INFO]: TrueNAS: activating LUN for "
+        "vm-102-disk-0 on 10.0.0.20; [INFO]: TrueNAS: iSCSI login to "
+        "iqn.2005-10.org.freenas.ctl:vm-102 failed; command 'qm start 102 --skiplock' failed: "
+        "exit code 255"
+    )
+    assert g[102].ended_at == utc(2025, 9, 1, 23, 0, 41)  # CEST
+
+
+def test_guest_output_is_bounded() -> None:
+    lines = [
+        "INFO: Starting Backup of VM 100 (qemu)",
+        *[f"plugin says {i}" for i in range(25)],
+        "ERROR: Backup of VM 100 failed - boom",
+        "INFO: Failed at 2025-09-02 01:00:41",
+        "TASK ERROR: job errors",
+    ]
+    g = parse_task_log(lines, UPID_MULTI, None).guests[0]
+    # 20 lines kept, then a count of the 5 others; the error shows the first 5
+    assert g.output == (*[f"plugin says {i}" for i in range(20)], "5 more line(s) omitted")
+    assert g.shown_error == (
+        "boom — plugin says 0; plugin says 1; plugin says 2; plugin says 3; plugin says 4; …"
+    )

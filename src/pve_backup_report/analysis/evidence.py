@@ -207,7 +207,7 @@ def _attempt(
         storage=storage or _storage_from_error(_task_error(task, log)),
         node=task.node,
         upid=task.upid.raw,
-        error=ga.error,
+        error=ga.shown_error,
         size_bytes=size,
         archive=ga.archive,
         size_kind=size_kind,

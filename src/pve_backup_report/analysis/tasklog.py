@@ -88,6 +88,7 @@ _MAX_NOTES = 50
 _MAX_TEXT = 300  # longest remark excerpt kept from a line
 _MAX_MORE = 20  # continuation lines kept per guest message (error, warning, output)
 _MAX_MESSAGE = 2000  # longest error or warning text kept for a guest
+_SHOWN_OUTPUT = 5  # output lines shown after a failed guest's error
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,19 @@ class GuestAttempt:
     name: str | None = None
     transferred_kind: TransferKind | None = None  # what transferred_bytes measures
     archive_bytes: int | None = None  # "archive file size" (file storages only)
+    output: tuple[str, ...] = ()  # lines without a level in or right after the guest's block
+
+    @property
+    def shown_error(self) -> str | None:
+        """The error as the report shows it: for a failure, followed by the first lines the
+        guest's backup printed without a level (command output, storage plugins, hook scripts),
+        which often hold the actual cause."""
+        if self.result != "failure" or not self.output:
+            return self.error
+        shown = "; ".join(self.output[:_SHOWN_OUTPUT])
+        if len(self.output) > _SHOWN_OUTPUT:
+            shown += "; …"
+        return shown if not self.error else f"{self.error} — {shown}"
 
     @property
     def size(self) -> tuple[int | None, SizeKind | None]:
@@ -384,6 +398,8 @@ class _Block:
     warnings: list[str] = field(default_factory=list)
     error_lines: list[str] = field(default_factory=list)  # ERROR lines before a failure line
     error_more: list[str] = field(default_factory=list)  # the failure message's next lines
+    output: list[str] = field(default_factory=list)  # lines without a level (see `add_output`)
+    output_dropped: int = 0
     mode: str | None = None
     name: str | None = None
     qemu_transferred: int | None = None
@@ -395,6 +411,15 @@ class _Block:
     @property
     def terminated(self) -> bool:
         return self.finished or self.failed
+
+    def add_output(self, text: str) -> None:
+        """Keep a line the guest's backup printed without a level: raw command output (LVM,
+        ``command ... failed: exit code N``), storage plugins (``[INFO]: TrueNAS: ...``), hook
+        scripts after ``Backup finished at``. Bounded: a chatty plugin cannot grow it."""
+        if len(self.output) < _MAX_MORE:
+            self.output.append(_clip(text))
+        else:
+            self.output_dropped += 1
 
     def transferred(self) -> tuple[int | None, TransferKind | None]:
         if self.qemu_transferred is not None:
@@ -621,6 +646,11 @@ def _freeze_block(
         name=b.name,
         transferred_kind=transferred_kind,
         archive_bytes=b.archive_size,
+        output=(
+            (*b.output, f"{b.output_dropped} more line(s) omitted")
+            if b.output_dropped
+            else tuple(b.output)
+        ),
     )
 
 
@@ -682,6 +712,7 @@ def _parse(
     skipped: list[int] = []
     blocks: list[_Block] = []
     current: _Block | None = None  # block that receives lines
+    tail: _Block | None = None  # block that just ended: gets the output printed after its end
     job_outcome: JobOutcome | None = None
     job_error: str | None = None
     task_line: str | None = None
@@ -714,7 +745,10 @@ def _parse(
                     job_error = t[2].strip()
             elif t[2] is None and job_outcome is None and (header is not None or blocks):
                 job_outcome = "finished_ok"
-            current = None
+            current = tail = None
+            continue
+        elif (owner := current or tail) is not None:
+            owner.add_output(line)  # output without a level: the guest's, never a result
             continue
         else:
             if lineno == 1 and line == "no content":
@@ -736,7 +770,7 @@ def _parse(
                     notes.add(f"line {lineno}: second job header ignored")
                 else:
                     header = _parse_header(m[1], notes)
-                current = None
+                current = tail = None
                 continue
         elif level == "INFO" and kind == "skip":
             if (m := _SKIP_RE.fullmatch(text)) is not None:
@@ -757,7 +791,7 @@ def _parse(
                 elif gtype is not None:
                     notes.add(f"VM {block.vmid}: unknown guest type {_clip(gtype)!r}")
                 blocks.append(block)
-                current = block
+                current, tail = block, None
                 continue
         elif level == "ERROR" and kind == "Backup":
             if (m := _FAILED_RE.fullmatch(text)) is not None:
@@ -775,7 +809,7 @@ def _parse(
             if (m := _JOB_FAILED_RE.fullmatch(text)) is not None:
                 job_outcome = "failed"
                 job_error = m[1].strip()
-                current = None
+                current = tail = None
                 continue
         elif level == "INFO" and kind == "Finished":
             if (m := _FINISHED_RE.fullmatch(text)) is not None:
@@ -795,15 +829,15 @@ def _parse(
                     current.ended_local = _naive(m)
                     if current.ended_local is None:
                         notes.add(f"VM {current.vmid}: invalid end time {_clip(text)!r}")
-                    current = None
+                    current, tail = None, current
                 continue
             if text == _JOB_OK:
                 job_outcome = "finished_ok"
-                current = None
+                current = tail = None
                 continue
             if text == _JOB_ERRORS:
                 job_outcome = "finished_errors"
-                current = None
+                current = tail = None
                 continue
         if current is not None:
             _guest_line(current, level, text, head, notes)
@@ -815,6 +849,9 @@ def _parse(
             lock_wait = True
         elif level == "INFO" and head in _KNOWN_JOB_LEVEL_HEADS and _KNOWN_JOB_LEVEL_RE.match(text):
             pass
+        elif tail is not None:
+            # after "Backup finished at" / "Failed at": the guest's log-end hook and the like
+            tail.add_output(text if level == "INFO" else f"{level}: {text}")
         else:
             notes.add(
                 f"line {lineno}: unexpected {level} line outside a guest block: {_clip(text)!r}"

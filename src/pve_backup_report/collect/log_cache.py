@@ -148,13 +148,16 @@ def _encode_guest(g: GuestAttempt) -> dict[str, Any]:
     out: dict[str, Any] = {f: getattr(g, f) for f in _GUEST_FIELDS}
     out.update({t: _iso(getattr(g, t)) for t in _GUEST_TIMES})
     out["warnings"] = list(g.warnings)
+    out["output"] = list(g.output)
     return out
 
 
 def _decode_guest(value: Any) -> GuestAttempt:
     d = _object(value, _GUEST_FIELDS)
     times = {t: _time(d[t]) for t in _GUEST_TIMES}
-    return GuestAttempt(**{**d, **times, "warnings": _strs(d["warnings"])})
+    return GuestAttempt(
+        **{**d, **times, "warnings": _strs(d["warnings"]), "output": _strs(d["output"])}
+    )
 
 
 def encode_log(cached: CachedLog) -> str:

@@ -308,10 +308,26 @@ class _Renderer:
             self.out(f"INFO: pruned {pruned} backup(s){suffix}")
         if guest.type == "lxc" and self._snapshot:
             self.out("INFO: cleanup temporary 'vzdump' snapshot")
+            self._lvm_removed(guest)
         end = start + max(entry.duration, 1)
         self.clock.t = end
         self.out(f"INFO: Finished Backup of VM {guest.vmid} ({hms(end - start)})")
         self.out(f"INFO: Backup finished at {self.clock.local()}")
+        self._log_end_hook(guest)
+
+    def _lvm_removed(self, guest: Guest) -> None:
+        rootfs = str(guest.config.get("rootfs", "")).split(",")[0]
+        if rootfs.startswith("local-lvm:"):
+            volume = rootfs.split(":")[1]
+            self.out(f'  Logical volume "snap_{volume}_vzdump" successfully removed.')
+
+    def _log_end_hook(self, guest: Guest) -> None:
+        """A job's hook script runs once more after the guest's end line (phase ``log-end``):
+        what it prints through vzdump gets ``INFO:``, what it writes itself has no level."""
+        if not self.job.get("script"):
+            return
+        self.out(f"INFO: vzdump-hook: log-end for {guest.type} {guest.vmid}")
+        self.out(f"vzdump-hook: kept /var/log/vzdump/{guest.type}-{guest.vmid}.log")
 
     def _fail(self, guest: Guest, start: int, error: str, more: tuple[str, ...] = ()) -> None:
         """The failure lines; ``more`` are the next lines of a multi-line error (one ``ERROR:``
@@ -320,6 +336,7 @@ class _Renderer:
         self.lines.extend(f"ERROR: {line}" for line in more)
         self.clock.t = start + 4
         self.out(f"INFO: Failed at {self.clock.local()}")
+        self._log_end_hook(guest)
 
     def _qemu(self, guest: Guest, entry: SynthGuest, running: bool, mode: str, start: int) -> None:
         self._snapshot = False
@@ -350,6 +367,16 @@ class _Renderer:
             self.out("INFO: skipping guest-agent 'fs-freeze', agent not configured in VM options")
         else:
             self.out("INFO: starting kvm to execute backup task")
+        if entry.outcome == "fail" and not running and disks:
+            # QEMU cannot open a disk: its message has no level, vzdump's error says "start"
+            key, volume = disks[0][0], disks[0][1]
+            path = f"/dev/zvol/rpool/data/{volume.split(':')[-1]}"
+            self.out(
+                f"kvm: -drive file={path},if=none,id=drive-{key},format=raw: "
+                f"Could not open '{path}': No such file or directory"
+            )
+            self._fail(guest, start, "start failed: QEMU exited with code 1")
+            return
         if entry.outcome == "fail":
             error = (
                 f"VM {guest.vmid} qmp command 'backup' failed - backup connect failed: "
@@ -449,6 +476,8 @@ class _Renderer:
         self.out(f"INFO: backup mode: {mode}")
         self.out("INFO: ionice priority: 7")
         self._snapshot = mode == "snapshot"
+        rootfs = str(guest.config.get("rootfs", "")).split(",")[0]
+        lvm = rootfs.startswith("local-lvm:") and self._snapshot
         if self._snapshot:
             self.out("INFO: create storage snapshot 'vzdump'")
             if entry.outcome == "fail" and guest.vmid % 2 == 0:
@@ -466,6 +495,8 @@ class _Renderer:
                     ),
                 )
                 return
+            if lvm:  # lvcreate's own output, printed without a level
+                self.out(f'  Logical volume "snap_{rootfs.split(":")[1]}_vzdump" created.')
         self.out(self._archive(guest, start))
         if entry.outcome == "warn":
             self.out("WARN: file '/var/log/journal/system.journal' changed while reading")
@@ -495,6 +526,7 @@ class _Renderer:
                 )
                 if self._snapshot:
                     self.out("INFO: cleanup temporary 'vzdump' snapshot")
+                    self._lvm_removed(guest)
                 self._fail(guest, start, f"command '{command}' failed: exit code 255")
                 return
             if entry.outcome == "running":
@@ -526,6 +558,7 @@ class _Renderer:
             if entry.outcome == "fail":
                 if self._snapshot:
                     self.out("INFO: cleanup temporary 'vzdump' snapshot")
+                    self._lvm_removed(guest)
                 self._fail(
                     guest,
                     start,
@@ -640,7 +673,11 @@ def _guest_config(rng: random.Random, vmid: int, kind: str, name: str, team: str
         "cores": rng.choice((1, 2)),
         "memory": rng.choice((512, 1024, 2048)),
         "ostype": "debian",
-        "rootfs": f"local-zfs:subvol-{vmid}-disk-0,size={rng.choice((8, 16))}G",
+        # a third on LVM-thin, whose snapshots print raw LVM lines in the backup log
+        "rootfs": (
+            f"local-lvm:vm-{vmid}-disk-0" if vmid % 3 == 0 else f"local-zfs:subvol-{vmid}-disk-0"
+        )
+        + f",size={rng.choice((8, 16))}G",
         "net0": "name=eth0,bridge=vmbr0,ip=dhcp,type=veth",
         "unprivileged": 1,
     }
@@ -764,6 +801,7 @@ def generate_scenario(
                 "compress": "zstd",
                 "prune-backups": {"keep-weekly": "4"},
                 "comment": "weekly to NFS",
+                "script": "/usr/local/bin/vzdump-hook.sh",
             }
         )
     while len(job_list) < jobs:
