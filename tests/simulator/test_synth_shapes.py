@@ -16,12 +16,14 @@ from .conftest import NOW, base_scenario, upid
 START = NOW - 10 * 3600  # 2025-11-25 21:00 UTC = 22:00 Europe/Paris
 
 
-def _state(job: dict[str, Any], guests: list[dict[str, Any]], status: str) -> PveState:
+def _state(
+    job: dict[str, Any], guests: list[dict[str, Any]], status: str, node: str = "pve1"
+) -> PveState:
     data = base_scenario()
     data["jobs"].append(job)
     data["tasks"] = [
         {
-            "upid": upid("pve1", 0x4242, START),
+            "upid": upid(node, 0x4242, START),
             "status": status,
             "endtime": START + 300,
             "synth": {"job": job["id"], "guests": guests},
@@ -132,3 +134,33 @@ def test_raw_output_and_hook_lines_belong_to_their_guest() -> None:
         "vzdump-hook: kept /var/log/vzdump/qemu-9000.log"
     )
     assert "INFO: vzdump-hook: log-end for qemu 9000" in lines
+
+
+def test_stopped_uefi_vm_gets_the_multiline_efi_warning() -> None:
+    # 101 (on pve2) stopped, UEFI, its EFI disk without ms-cert=2023k, outcome "warn": PVE 9's
+    # warning with bare continuation lines; the guest is a warning with the whole message.
+    job = {"id": "backup-gggg", "schedule": "22:00", "storage": "pbs-main", "vmid": "101"}
+    state = _state(job, [{"vmid": 101, "outcome": "warn"}], "WARNINGS: 1", node="pve2")
+    guest = state.guests[101]
+    guest.status = "stopped"
+    guest.config.update(bios="ovmf", efidisk0="local-zfs:vm-101-disk-9,efitype=4m,size=1M")
+    lines, guests = _parsed(state)
+    first = lines.index(
+        "WARN: efidisk0 lacks 'ms-cert=2023k': the Microsoft UEFI 2023 certificates"
+    )
+    assert lines[first - 1] == "INFO: starting kvm to execute backup task"
+    assert lines[first + 1] == "may not all be enrolled in this VM."
+    assert lines[-1] == "TASK WARNINGS: 1"
+    g = guests[101]
+    assert g.result == "warning"
+    assert g.output == ()
+    (warning,) = g.warnings
+    assert warning.split("\n") == [
+        "efidisk0 lacks 'ms-cert=2023k': the Microsoft UEFI 2023 certificates",
+        "may not all be enrolled in this VM.",
+        "The 2011 certificates expire in 2026; secure boot updates need the new ones.",
+        "Enroll them from the disk actions, or run 'qm enroll-efi-keys 101' with the VM off.",
+        "With BitLocker, first suspend the protectors of every encrypted drive, e.g.",
+        "manage-bde -protectors -disable C:",
+        "or the next boot asks for the recovery key.",
+    ]

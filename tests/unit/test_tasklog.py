@@ -745,3 +745,37 @@ def test_guest_output_is_bounded() -> None:
     assert g.shown_error == (
         "boom — plugin says 0; plugin says 1; plugin says 2; plugin says 3; plugin says 4; …"
     )
+
+
+def test_multiline_warning_without_prefixes_is_one_warning() -> None:
+    # PVE 9 prints a warning whose lines after the first have no level: they are its text
+    # (the blank line between its paragraphs is skipped), not output; the result is warning.
+    r = parse_task_log(load("efi_warning"), UPID_MULTI, BERLIN)
+    assert r.notes == ()
+    assert r.task_status_line == "WARNINGS: 1"
+    (g,) = r.guests
+    assert g.result == "warning"
+    assert g.output == ()
+    assert g.warnings == (
+        "efidisk0 lacks 'ms-cert=2023k': the Microsoft UEFI 2023 certificates\n"
+        "may not all be enrolled in this VM.\n"
+        "The 2011 certificates expire in 2026, and secure boot updates need the new ones.\n"
+        "Enroll them from the disk actions, or run 'qm enroll-efi-keys 110' with the VM off.\n"
+        "With BitLocker, first suspend the protectors of every encrypted drive, e.g.\n"
+        "manage-bde -protectors -disable C:\n"
+        "or the next boot asks for the recovery key.",
+    )
+    assert g.size == (80 * 1024**3, "transferred")
+    assert g.started_at == utc(2026, 1, 20, 0, 0, 3)  # CET
+
+
+def test_bare_lines_after_a_job_level_warning_continue_it() -> None:
+    lines = [
+        "WARN: first line of a job-level warning",
+        "its second line",
+        "INFO: starting new backup job: vzdump 100",
+        "TASK WARNINGS: 1",
+    ]
+    r = parse_task_log(lines, UPID_MULTI, None)
+    assert r.job_warnings == ("first line of a job-level warning\nits second line",)
+    assert r.notes == ()

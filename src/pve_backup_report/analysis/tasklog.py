@@ -29,6 +29,10 @@ Times. Task-log lines carry no timestamps; ``Backup started at``, ``Backup finis
 
 ``duration_s`` comes from ``Finished Backup of VM <id> (HH:MM:SS)``; without it, end - start.
 
+Lines without a level belong to the guest block they sit in (or the one that just ended):
+``GuestAttempt.output``. Right after a ``WARN:`` line they are the rest of that warning instead,
+as ``log_warn`` prefixes only the first line of a message.
+
 Errors. vzdump prints a multi-line error as ``ERROR: Backup of VM <id> failed - <first line>``
 followed by one ``ERROR:`` line per further line, up to ``INFO: Failed at``; they all make the
 guest's ``error``, the cause first when the first line only announces it (see `_compose_error`).
@@ -444,9 +448,6 @@ def _guest_line(block: _Block, level: str, text: str, head: str, notes: _Notes) 
     ``head`` is the first word of ``text``: it picks the one pattern that can apply, so plugin
     chatter (most of a log) costs a dictionary lookup instead of a regex per known line shape.
     """
-    if level == "WARN":
-        block.warnings.append(text)
-        return
     if level == "ERROR":
         if not block.failed:
             block.error_lines.append(text)
@@ -713,6 +714,7 @@ def _parse(
     blocks: list[_Block] = []
     current: _Block | None = None  # block that receives lines
     tail: _Block | None = None  # block that just ended: gets the output printed after its end
+    open_warn: list[str] | None = None  # warnings whose last one the next bare lines continue
     job_outcome: JobOutcome | None = None
     job_error: str | None = None
     task_line: str | None = None
@@ -747,6 +749,12 @@ def _parse(
                 job_outcome = "finished_ok"
             current = tail = None
             continue
+        elif open_warn:
+            # log_warn prints a multi-line message with one "WARN:" prefix (PVE 9's EFI
+            # certificate warning): the lines after it, up to the next prefixed line, are its own
+            if len(open_warn[-1]) + len(line) < _MAX_MESSAGE:
+                open_warn[-1] += "\n" + line
+            continue
         elif (owner := current or tail) is not None:
             owner.add_output(line)  # output without a level: the guest's, never a result
             continue
@@ -758,6 +766,7 @@ def _parse(
             else:
                 notes.add(f"line {lineno}: unrecognised line: {_clip(line)!r}")
             continue
+        open_warn = None
         space = text.find(" ")
         head = text if space < 0 else text[:space]
         kind = _JOB_HEADS.get(head)
@@ -839,13 +848,15 @@ def _parse(
                 job_outcome = "finished_errors"
                 current = tail = None
                 continue
+        if level == "WARN":
+            open_warn = current.warnings if current is not None else job_warnings
+            open_warn.append(text)
+            continue
         if current is not None:
             _guest_line(current, level, text, head, notes)
             continue
         # job-level line outside any guest block
-        if level == "WARN":
-            job_warnings.append(text)
-        elif head == "trying" and _LOCK_WAIT_RE.match(text):
+        if head == "trying" and _LOCK_WAIT_RE.match(text):
             lock_wait = True
         elif level == "INFO" and head in _KNOWN_JOB_LEVEL_HEADS and _KNOWN_JOB_LEVEL_RE.match(text):
             pass

@@ -315,6 +315,24 @@ class _Renderer:
         self.out(f"INFO: Backup finished at {self.clock.local()}")
         self._log_end_hook(guest)
 
+    def _efi_warning(self, guest: Guest) -> None:
+        """PVE 9, starting a VM whose EFI disk lacks the 2023 certificates: one warning whose
+        lines after the first have no level (log_warn prefixes a message once), then plain
+        prints, a blank line included. Wording is the simulator's own."""
+        self.lines.extend(
+            [
+                "WARN: efidisk0 lacks 'ms-cert=2023k': the Microsoft UEFI 2023 certificates",
+                "may not all be enrolled in this VM.",
+                "The 2011 certificates expire in 2026; secure boot updates need the new ones.",
+                f"Enroll them from the disk actions, or run 'qm enroll-efi-keys {guest.vmid}'"
+                " with the VM off.",
+                "",
+                "With BitLocker, first suspend the protectors of every encrypted drive, e.g.",
+                "  manage-bde -protectors -disable C:",
+                "or the next boot asks for the recovery key.",
+            ]
+        )
+
     def _lvm_removed(self, guest: Guest) -> None:
         rootfs = str(guest.config.get("rootfs", "")).split(",")[0]
         if rootfs.startswith("local-lvm:"):
@@ -352,7 +370,16 @@ class _Renderer:
                 total += _size_of(options)
         total = total or 8 << 30
         mode_lines = [f"INFO: backup mode: {mode}", "INFO: ionice priority: 7"]
-        if entry.outcome == "warn":
+        efidisk = str(guest.config.get("efidisk0", ""))
+        efi_warning = (
+            entry.outcome == "warn"
+            and not running
+            and not guest.config.get("template")
+            and str(guest.config.get("bios")) == "ovmf"
+            and bool(efidisk)
+            and "ms-cert=2023k" not in efidisk
+        )
+        if entry.outcome == "warn" and not efi_warning:
             mode_lines.append("WARN: no efidisk configured! Using temporary efivars disk.")
         if running:
             self.lines.extend(head + mode_lines)
@@ -367,9 +394,13 @@ class _Renderer:
             self.out("INFO: skipping guest-agent 'fs-freeze', agent not configured in VM options")
         else:
             self.out("INFO: starting kvm to execute backup task")
+        if efi_warning:
+            self._efi_warning(guest)
         if entry.outcome == "fail" and not running and disks:
             # QEMU cannot open a disk: its message has no level, vzdump's error says "start"
-            key, volume = disks[0][0], disks[0][1]
+            key, volume = next((d for d in disks if d[0].startswith(("scsi", "sata"))), disks[0])[
+                :2
+            ]
             path = f"/dev/zvol/rpool/data/{volume.split(':')[-1]}"
             self.out(
                 f"kvm: -drive file={path},if=none,id=drive-{key},format=raw: "
@@ -661,6 +692,11 @@ def _guest_config(rng: random.Random, vmid: int, kind: str, name: str, team: str
             "net0": f"virtio=BC:24:11:{vmid % 256:02X}:{vmid // 256 % 256:02X}:01,bridge=vmbr0",
             "boot": "order=scsi0",
         }
+        if vmid % 5 == 0:  # UEFI guests, their EFI disk without the 2023 certificates
+            config["bios"] = "ovmf"
+            config["efidisk0"] = (
+                f"local-zfs:vm-{vmid}-disk-9,efitype=4m,pre-enrolled-keys=1,size=1M"
+            )
         if rng.random() < 0.25:
             config["scsi1"] = f"local-zfs:vm-{vmid}-disk-1,iothread=1,size={rng.choice((50, 200))}G"
         if rng.random() < 0.05:
