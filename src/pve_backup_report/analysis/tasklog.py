@@ -83,6 +83,7 @@ __all__ = [
     "TaskLogResult",
     "TaskStatusClass",
     "TimeSource",
+    "TransferKind",
     "fallback_from_upid",
     "map_task_status",
     "parse_task_log",
