@@ -31,8 +31,9 @@ Times. Task-log lines carry no timestamps; ``Backup started at``, ``Backup finis
 
 Lines without a level belong to the guest block they sit in (or the one that just ended):
 ``GuestAttempt.output``, shown after a failed guest's error (`GuestAttempt.shown_error`), never
-a result change. Right after a ``WARN:`` line they are the rest of that warning instead, as
-``log_warn`` prefixes only the first line of a message.
+a result change. (A ``job-end`` hook's output, printed after the last guest's end line, lands
+with that guest too: the log does not tell them apart.) Right after a ``WARN:`` line they are
+the rest of that warning instead, as ``log_warn`` prefixes only the first line of a message.
 
 Errors. vzdump prints a multi-line error as ``ERROR: Backup of VM <id> failed - <first line>``
 followed by one ``ERROR:`` line per further line, up to ``INFO: Failed at``; they all make the
