@@ -779,3 +779,27 @@ def test_bare_lines_after_a_job_level_warning_continue_it() -> None:
     r = parse_task_log(lines, UPID_MULTI, None)
     assert r.job_warnings == ("first line of a job-level warning\nits second line",)
     assert r.notes == ()
+
+
+@pytest.mark.parametrize(
+    ("first", "more", "expected"),
+    [
+        (
+            "error creating snapshot -",
+            ["rbd: image is busy"],
+            "rbd: image is busy — error creating snapshot -",
+        ),
+        ("", ["only the cause"], "only the cause"),
+        ("self-contained", ["", "detail"], "self-contained — detail"),
+        ("one line", [], "one line"),
+    ],
+)
+def test_failure_message_order(first: str, more: list[str], expected: str) -> None:
+    lines = [
+        "INFO: Starting Backup of VM 100 (qemu)",
+        f"ERROR: Backup of VM 100 failed - {first}",
+        *[f"ERROR: {m}" for m in more],
+        "INFO: Failed at 2025-09-02 01:00:41",
+        "TASK ERROR: job errors",
+    ]
+    assert parse_task_log(lines, UPID_MULTI, None).guests[0].error == expected

@@ -201,7 +201,7 @@ _FAILED_AT_RE = re.compile(rf"Failed at {_LOCAL_TIME}", _A)
 _FINISHED_RE = re.compile(
     rf"Finished Backup of VM ({_VMID}) \(([0-9]{{1,9}}):([0-9]{{2}}):([0-9]{{2}})\)", _A
 )
-_FAILED_RE = re.compile(rf"Backup of VM ({_VMID}) failed - (.*)", _A | re.DOTALL)
+_FAILED_RE = re.compile(rf"Backup of VM ({_VMID}) failed -\s?(.*)", _A | re.DOTALL)
 _JOB_OK = "Backup job finished successfully"
 _JOB_ERRORS = "Backup job finished with errors"
 _JOB_FAILED_RE = re.compile(r"Backup job failed - (.*)", _A | re.DOTALL)
@@ -581,16 +581,16 @@ def _compose_error(first: str | None, more: Sequence[str]) -> str | None:
     """A guest's whole failure message on one line, its cause first.
 
     vzdump prints ``Backup of VM <id> failed - <first line>`` then one ``ERROR:`` line per further
-    line of the message. When the first line only announces what follows (it ends with ``:``,
-    as in ``API Return-Code: 500 ... because:``, or is empty), the following lines are the cause
-    and come first, the announcement after `` — ``; otherwise the message keeps its order.
+    line of the message. When the first line only announces what follows (it ends with ``:`` as
+    in ``API Return-Code: 500 ... because:``, or with `` -``, or is empty), the next lines are
+    the cause and come first, the announcement after `` — ``; otherwise the order is kept.
     """
     rest = "; ".join(m for m in more if m)
     if not rest:
         return first
     if not first:
         text = rest
-    elif first.endswith(":"):
+    elif first.endswith((":", " -")):
         text = f"{rest} — {first}"
     else:
         text = f"{first} — {rest}"
