@@ -803,3 +803,37 @@ def test_failure_message_order(first: str, more: list[str], expected: str) -> No
         "TASK ERROR: job errors",
     ]
     assert parse_task_log(lines, UPID_MULTI, None).guests[0].error == expected
+
+
+_BARE = st.text(
+    alphabet=st.characters(
+        blacklist_categories=("Cs",),
+        blacklist_characters="\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029",
+    ),
+    min_size=1,
+    max_size=40,
+).filter(
+    lambda t: t.strip() != "" and not t.strip().startswith(("INFO:", "ERROR:", "WARN:", "TASK "))
+)
+
+
+@settings(max_examples=150)
+@given(
+    name=st.sampled_from(["example_a", "example_b", "multiline_error", "file_targets", "warnings"]),
+    inserts=st.lists(st.tuples(st.integers(min_value=1, max_value=200), _BARE), max_size=6),
+)
+def test_bare_lines_never_change_a_result(name: str, inserts: list[tuple[int, str]]) -> None:
+    # Lines without a level, anywhere after the first line, change no guest's result or error
+    # and no job outcome: they only become output, warning text or parser remarks.
+    lines = load(name)
+    before = parse_task_log(lines, UPID_MULTI, BERLIN)
+    for position, text in inserts:
+        lines.insert(min(position, len(lines) - 1), text)
+    after = parse_task_log(lines, UPID_MULTI, BERLIN)
+    assert [(g.vmid, g.result, g.error, g.size) for g in after.guests] == [
+        (g.vmid, g.result, g.error, g.size) for g in before.guests
+    ]
+    assert (after.job_outcome, after.task_status_line) == (
+        before.job_outcome,
+        before.task_status_line,
+    )
