@@ -7,6 +7,7 @@ CEST (UTC+2) in May/October before the change, CET (UTC+1) in January. Sizes: bi
 
 from __future__ import annotations
 
+import shlex
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -837,3 +838,20 @@ def test_bare_lines_never_change_a_result(name: str, inserts: list[tuple[int, st
         before.job_outcome,
         before.task_status_line,
     )
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=" \t'\"\\=-{}ab1,\n", max_size=30))
+def test_command_split_matches_shlex(cmdline: str) -> None:
+    # the header's fast split must give exactly what POSIX shlex gives (or fail like it)
+    from pve_backup_report.analysis.tasklog import _split_command
+
+    try:
+        expected: list[str] | None = shlex.split(cmdline)
+    except ValueError:
+        expected = None
+    try:
+        got: list[str] | None = _split_command(cmdline)
+    except ValueError:
+        got = None
+    assert got == expected
