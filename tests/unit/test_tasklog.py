@@ -855,3 +855,15 @@ def test_command_split_matches_shlex(cmdline: str) -> None:
     except ValueError:
         got = None
     assert got == expected
+
+
+def test_id_lists_keep_first_order_without_duplicates() -> None:
+    lines = [
+        "INFO: starting new backup job: vzdump 7 3 7 --vmid '3,9;1 9' --storage x",
+        "INFO: skip external VMs: 5, 3, 5",
+        "INFO: skip external VMs: 3, 8",
+        "TASK OK",
+    ]
+    r = parse_task_log(lines, UPID_MULTI, None)
+    assert r.header is not None and r.header.vmids == (7, 3, 9, 1)
+    assert r.skipped_external == (5, 3, 8)

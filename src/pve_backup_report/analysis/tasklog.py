@@ -333,13 +333,16 @@ def _naive(m: re.Match[str]) -> datetime | None:
         return None
 
 
+_ID_SEP_RE = re.compile(r"[\s,;]+")
+
+
 def _split_ids(text: str) -> tuple[int, ...]:
     """Integers from a ``1, 2;3 4`` style list; non-numeric items are skipped."""
-    out: list[int] = []
-    for part in re.split(r"[\s,;]+", text):
-        if part.isascii() and part.isdigit() and len(part) <= 15 and int(part) not in out:
-            out.append(int(part))
-    return tuple(out)
+    seen: dict[int, None] = {}  # insertion-ordered set: long lists stay linear
+    for part in _ID_SEP_RE.split(text):
+        if part.isascii() and part.isdigit() and len(part) <= 15:
+            seen[int(part)] = None
+    return tuple(seen)
 
 
 _SIMPLE_WORD_RE = re.compile(r"(?:[^ \t\r\n'\"\\]+|'[^']*')+")
@@ -362,7 +365,7 @@ def _parse_header(cmdline: str, notes: _Notes) -> JobHeader:
         tokens = cmdline.split()
     if tokens and tokens[0] == "vzdump":
         tokens = tokens[1:]
-    vmids: list[int] = []
+    vmids: dict[int, None] = {}  # insertion-ordered set
     options: dict[str, str] = {}
     i = 0
     while i < len(tokens):
@@ -382,16 +385,13 @@ def _parse_header(cmdline: str, notes: _Notes) -> JobHeader:
                 options[name] = ""
                 i += 1
         elif tok.isascii() and tok.isdigit() and len(tok) <= 15:
-            if int(tok) not in vmids:
-                vmids.append(int(tok))
+            vmids[int(tok)] = None
             i += 1
         else:
             notes.add(f"job header: unexpected word {_clip(tok)!r}")
             i += 1
     if "vmid" in options:
-        for v in _split_ids(options["vmid"]):
-            if v not in vmids:
-                vmids.append(v)
+        vmids.update(dict.fromkeys(_split_ids(options["vmid"])))
     return JobHeader(
         command_line=cmdline,
         vmids=tuple(vmids),
@@ -731,7 +731,7 @@ def _parse(
 ) -> TaskLogResult:
     notes = _Notes()
     header: JobHeader | None = None
-    skipped: list[int] = []
+    skipped: dict[int, None] = {}  # insertion-ordered set
     blocks: list[_Block] = []
     current: _Block | None = None  # block that receives lines
     tail: _Block | None = None  # block that just ended: gets the output printed after its end
@@ -804,9 +804,7 @@ def _parse(
                 continue
         elif level == "INFO" and kind == "skip":
             if (m := _SKIP_RE.fullmatch(text)) is not None:
-                for v in _split_ids(m[1]):
-                    if v not in skipped:
-                        skipped.append(v)
+                skipped.update(dict.fromkeys(_split_ids(m[1])))
                 continue
         elif level == "INFO" and kind == "Starting":
             if (m := _START_RE.fullmatch(text)) is not None:
