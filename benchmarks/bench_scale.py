@@ -239,8 +239,8 @@ def main() -> int:
             facts = _facts(out_dir)
             rows.append((name, result, counts, facts))
             print(f"\n== {name} ==")
-            print(json.dumps({"result": result, "requests": {k: counts[k] for k in ("total", "distinct")},
-                              "facts": facts}, indent=1))  # fmt: skip
+            requests = {k: counts[k] for k in ("total", "distinct")}
+            print(json.dumps({"result": result, "requests": requests, "facts": facts}, indent=1))
     finally:
         parent.send("stop")
         parent.recv()
@@ -251,7 +251,7 @@ def main() -> int:
         "| compute_coverage | report model | per format (time, size) | peak RSS |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|")
-    for name, result, counts, _facts_ in rows:
+    for name, result, counts, _ in rows:
         bound = counts["distinct"] * args.latency_ms / 1000 / concurrency
         t = result["timings_s"]
         formats = ", ".join(
