@@ -75,8 +75,9 @@ def test_not_specified_is_marked() -> None:
 
 def test_cards_coloured_with_text() -> None:
     html = render_html(build())
-    assert '<div class="card bad"><span class="n">2</span><span class="l">Not covered</span>' in (
-        html
+    assert (
+        '<div class="card bad"><span class="n">2</span>'
+        '<span class="l">Not covered (incl. disabled job only)</span>' in html
     )
     assert '<div class="card warn"><span class="n">2</span><span class="l">Stale</span>' in html
 
@@ -130,6 +131,6 @@ def test_text_summary(lang: str) -> None:
     assert lines[-1].endswith("CRITICAL")
 
 
-def test_terminal_control_characters_are_made_visible() -> None:
-    assert visible("a\x1b[31mb\u202ec") == "a\\u001b[31mb\\u202ec"
+def test_terminal_control_characters_are_removed_bidi_made_visible() -> None:
+    assert visible("a\x1b[31mb\u202ec") == "a[31mb\\u202ec"
     assert visible("x\ny") == "x y"

@@ -40,6 +40,7 @@ TargetState = Literal[
     "storage_disabled",
     "storage_not_on_node",
     "storage_unspecified",
+    "storage_unknown",
 ]
 
 
@@ -85,13 +86,15 @@ class CoverageResult:
         return result
 
 
-def target_state(job: BackupJob, storage: Storage | None, guest: Guest) -> TargetState:
+def target_state(
+    job: BackupJob, storage: Storage | None, guest: Guest, storages_known: bool = True
+) -> TargetState:
     if not job.enabled:
         return "disabled_job"
     if job.storage is None:
         return "storage_unspecified"
     if storage is None:
-        return "storage_missing"
+        return "storage_missing" if storages_known else "storage_unknown"
     if not storage.active:
         return "storage_disabled"
     if storage.nodes is not None and guest.node not in storage.nodes:
@@ -124,6 +127,7 @@ _TARGET_NOTE = {
     "storage_disabled": " — storage disabled",
     "storage_not_on_node": " — storage not available on the guest's node",
     "storage_unspecified": " — no storage set (vzdump default storage)",
+    "storage_unknown": " — the storage list could not be read",
 }
 
 
@@ -141,14 +145,24 @@ def _first_line(text: str | None) -> str | None:
     return text.strip().splitlines()[0][:200]
 
 
+JOBS_UNKNOWN = "the backup job list could not be read"
+
+
 def compute_coverage(inventory: Inventory, opt_out_tag: str = "no-backup") -> CoverageResult:
     guests = {g.vmid: g for g in inventory.guests}
+    if inventory.jobs is None:  # unknown jobs: no guest is "not covered", all are unknown
+        unknown = {
+            v: GuestCoverage(v, Verdict.INDETERMINATE, explanation=(JOBS_UNKNOWN,))
+            for v in sorted(guests)
+        }
+        return CoverageResult(unknown, {})
     jobs: Sequence[BackupJob] = inventory.jobs or ()
     storages = {s.storage_id: s for s in inventory.storages}
     selections = {j.job_id: select_guests(j, guests, inventory.pool_memberships) for j in jobs}
     by_guest = guest_job_map(jobs, selections)
+    known = "storages" not in inventory.unreadable
     result = {
-        vmid: _guest_verdict(guest, by_guest.get(vmid, ()), storages, opt_out_tag)
+        vmid: _guest_verdict(guest, by_guest.get(vmid, ()), storages, opt_out_tag, known)
         for vmid, guest in sorted(guests.items())
     }
     anomalies = check_jobs(inventory, selections, result_by_vmid_jobs(result))
@@ -224,6 +238,7 @@ def _guest_verdict(
     memberships: Sequence[tuple[BackupJob, Membership]],
     storages: Mapping[str, Storage],
     opt_out_tag: str,
+    storages_known: bool = True,
 ) -> GuestCoverage:
     refs: list[JobRef] = []
     lines: list[str] = []
@@ -240,10 +255,12 @@ def _guest_verdict(
                 job.storage,
                 storage.type if storage else None,
                 job.schedule,
-                target_state(job, storage, guest),
+                target_state(job, storage, guest, storages_known),
             )
             refs.append(ref)
             lines.append(_job_line(job, ref))
+            if ref.target == "storage_unknown":
+                unknown_by.append(job.job_id)  # it may well protect the guest: we cannot tell
         elif kind == "other_node":
             other_node.append(job)
         elif kind == "excluded":
@@ -255,8 +272,8 @@ def _guest_verdict(
                 if kind == "pool_unknown"
                 else "its selection cannot be interpreted"
             )
-            state = target_state(job, storage, guest)
-            if state in ("pbs", "other", "storage_unspecified"):
+            state = target_state(job, storage, guest, storages_known)
+            if state in ("pbs", "other", "storage_unspecified", "storage_unknown"):
                 unknown_by.append(job.job_id)
                 context.append(f"job {job.job_id} might select it: {reason}")
             else:

@@ -75,6 +75,7 @@ def run(
             run_data = asyncio.run(
                 collect_run(settings, pbs, evidence=False, now=now, stage=progress.stage)
             )
+            modes.tell_failure(run_data, settings, err)
             return modes.dump_inventory(args, run_data, out)
         cache = None
         remembered = None
@@ -107,6 +108,7 @@ def run(
                 config_cache=config_cache,
             )
         )
+    modes.tell_failure(run_data, settings, err)
     lang = args.lang or settings.report.language
     # --dump-coverage only needs the report for its exit status: no history read for it
     history = not args.no_history and not args.dump_coverage

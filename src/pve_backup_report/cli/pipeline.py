@@ -24,6 +24,7 @@ from ..config import Settings
 from ..config_pbs import PbsSettings
 from ..diagnostics.coverage_view import all_anomalies
 from ..model import Anomaly, Inventory
+from ..report.build import collection_failure
 from .client_config import client_config
 
 
@@ -41,9 +42,12 @@ class RunData:
     @property
     def verdicts_unknown(self) -> bool:
         """The job list or the guest list could not be read: no verdict can be trusted."""
-        return self.inventory.jobs is None or any(
-            a.code == "guests_unavailable" for a in self.inventory.anomalies
-        )
+        return self.failure is not None
+
+    @property
+    def failure(self) -> str | None:
+        """Why the cluster could not be read, in one line (None: it was)."""
+        return collection_failure(self.inventory)
 
 
 async def collect_run(

@@ -30,6 +30,7 @@ from ..model import (
     PbsServerInfo,
     Severity,
 )
+from .counts import other_attention, verdict_counts
 from .explain import explain_coverage, explain_freshness
 from .history_view import HistoryView
 from .i18n import Translator
@@ -140,7 +141,36 @@ def build_report(
             )
         ),
         history=history,
+        unknown_cause=collection_failure(inventory),
     )
+
+
+_UNREADABLE = {
+    # component of the collector → (its own code, what the user lost)
+    "guests": ("guests_unavailable", "the guest list"),
+    "jobs": ("jobs_unavailable", "the backup job list"),
+}
+
+
+def collection_failure(inventory: Inventory) -> str | None:
+    """One line naming what could not be read, where and why, or None when the guest list and
+    the job list were both read. Without either, no verdict can be trusted (unknown is not
+    zero): the report is UNKNOWN and this line is shown at the top of every output.
+
+    A failed read carries the collector's own code; an answer of the wrong shape carries
+    `unexpected_response` with the collector's component: both count."""
+    for component, (code, what) in _UNREADABLE.items():
+        for a in inventory.anomalies:
+            if a.code == code or (a.code == "unexpected_response" and a.component == component):
+                endpoint = a.details.get("endpoint")
+                reason = a.details.get("error_message") or a.message
+                where = f" ({endpoint})" if endpoint else ""
+                return f"cannot read {what}{where}: {reason}"
+    if "guests" in inventory.unreadable:
+        return "cannot read the guest list"
+    if inventory.jobs is None:
+        return "cannot read the backup job list"
+    return None
 
 
 def _pbs_no_snapshot(*groups: Sequence[Anomaly]) -> frozenset[int]:
@@ -333,7 +363,10 @@ def _job_row(
         schedule_error=error,
         next_run=next_run if job.enabled else None,
         storage=job.storage,
-        storage_type=storage.type if storage else None,
+        # "unknown", not None (shown as "missing"), when the storage list could not be read
+        storage_type=storage.type
+        if storage
+        else ("unknown" if job.storage and "storages" in inv.unreadable else None),
         mode=job.mode,
         selection=SelectionInfo(
             mode=job.selection.mode,
@@ -404,13 +437,14 @@ def _summary(
     severities = {s: sum(1 for a in anomalies if a.severity is s) for s in Severity}
     failed = sum(1 for g in guests if g.latest_backup and g.latest_backup.result == "failure")
     stale = sum(1 for g in guests if g.freshness and g.freshness.status in ("stale", "no_success"))
+    counts = verdict_counts(verdicts)  # the one definition of each count (counts.py)
     return Summary(
         guests_total=len(guests),
-        covered_pbs=verdicts[Verdict.COVERED],
-        covered_other=verdicts[Verdict.COVERED_NON_PBS],
-        not_covered=verdicts[Verdict.NOT_COVERED] + verdicts[Verdict.DISABLED_ONLY],
-        excluded_opted_out=verdicts[Verdict.EXCLUDED] + verdicts[Verdict.OPTED_OUT],
-        indeterminate=verdicts[Verdict.INDETERMINATE],
+        covered_pbs=counts["covered_pbs"],
+        covered_other=counts["covered_other"],
+        not_covered=counts["not_covered"],
+        excluded_opted_out=counts["excluded_opted_out"],
+        indeterminate=counts["indeterminate"],
         last_failed=failed if collected else None,
         stale=stale if collected else None,
         not_verified=(
@@ -423,6 +457,9 @@ def _summary(
         anomalies_info=severities[Severity.INFO],
         verdicts=verdicts,
         age_buckets=_age_buckets(guests) if collected else (),
+        disabled_only=counts["disabled_only"],
+        other=other_attention(g.attention for g in guests),
+        ok=sum(1 for g in guests if g.attention_level is None),
     )
 
 

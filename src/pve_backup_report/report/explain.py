@@ -54,8 +54,9 @@ def _context(
             if kind == "pool_unknown"
             else tr.t("explain.selection_invalid")
         )
-        state = target_state(job, inv.storage(job.storage), guest)
-        if state in ("pbs", "other", "storage_unspecified"):
+        known = "storages" not in inv.unreadable
+        state = target_state(job, inv.storage(job.storage), guest, known)
+        if state in ("pbs", "other", "storage_unspecified", "storage_unknown"):
             return tr.t("explain.might_select", job=job.job_id, reason=reason)
         note = tr.t(f"explain.target.{state}")
         return tr.t("explain.might_not_protect", job=job.job_id, reason=reason) + note
@@ -81,6 +82,8 @@ def explain_coverage(
     """`memberships`: this guest's entry of `guest_job_map` (only the jobs that name it)."""
     if tr.lang == "en":
         return cov.explanation
+    if inv.jobs is None:
+        return (tr.t("explain.jobs_unknown"),)
     refs = {r.job_id: r for r in cov.jobs}
     lines: list[str] = []
     context: list[str] = []

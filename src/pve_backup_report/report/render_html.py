@@ -19,13 +19,14 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from ..analysis.coverage import Verdict
 from ..model import Anomaly, Severity
+from ..sanitize import strip_controls
 from .charts import CELL_COLOURS, age_bars, coverage_bars, trend_charts
 from .history_view import CELL_STATES, GridRow
 from .i18n import Translator, zone_label
 from .model import GuestRow, Report
 from .notes import notes_html, notes_plain
 from .pbs_text import code_label, keep_text, namespace, pbs_cell
-from .status import report_exit_status
+from .status import banner_text, report_exit_status
 
 Variant = Literal["web", "email", "print"]
 
@@ -187,6 +188,7 @@ def context(report: Report, variant: Variant) -> dict[str, Any]:
         "email": variant == "email",
         "print": variant == "print",
         "status": status.name.lower(),
+        "banner_text": banner_text(tr, report),
         "generated": f"{tr.datetime(report.generated_at)} {zone_label(report.generated_at)}",
         "dt": dt,
         "coverage_bars": coverage_bars(report.summary),
@@ -214,4 +216,5 @@ def context(report: Report, variant: Variant) -> dict[str, Any]:
 def render_html(report: Report, variant: Variant = "web") -> str:
     """The HTML report; `variant="email"` for mail bodies, `"print"` for the PDF."""
     template = environment().get_template("report.html.j2")
-    return template.render(**context(report, variant))
+    # safety net: no control character reaches a browser or a mail client (see `sanitize`)
+    return strip_controls(template.render(**context(report, variant)), "\t\n\r")
