@@ -12,7 +12,9 @@ Each configuration runs the real main job (`cli.run`, `--no-history`) in a fresh
 - ``other formats``: html, csv, md, prometheus (HTML of 10,000 guests <= 10 s).
 
 For each: wall time, collection time, report-model time, time and size per format, peak RSS
-of the process (`getrusage`), HTTP requests against the *necessary* requests (distinct
+of the process (`getrusage`), the CPU time of the report process and of the simulator (on
+a shared machine, a collection far above the bound with little CPU used means waiting for a
+CPU), HTTP requests against the *necessary* requests (distinct
 path + query pairs: anything above is a repeat) and the latency bound computed in the same run:
 necessary x latency / concurrency (8 requests in flight, each waits the latency once), and the
 `compute_coverage` time on the collected inventory. Comparing ratios within one run keeps the
@@ -85,12 +87,17 @@ def _serve(scenario_path: str, conn: Connection) -> None:
     assert server.tls is not None
     conn.send((server.base_url, str(server.tls.ca_pem_path), server.scenario.token.id,
                server.scenario.token.secret, server.scenario.now))  # fmt: skip
+    spent = 0.0  # the simulator's CPU seconds reported so far
     while True:
         command = conn.recv()
         if command == "counts":
             distinct = {(path, tuple(sorted(query.items()))) for _, path, query in server.requests}
+            used = resource.getrusage(resource.RUSAGE_SELF)
+            cpu = used.ru_utime + used.ru_stime
             conn.send({"total": server.request_counts["total"], "distinct": len(distinct),
-                       "routes": dict(server.request_counts)})  # fmt: skip
+                       "routes": dict(server.request_counts),
+                       "cpu_s": round(cpu - spent, 1)})  # fmt: skip
+            spent = cpu
             server.reset_counts()
         else:
             server.stop()
@@ -172,6 +179,7 @@ def _main_job(
         "timings_s": {k: round(v, 2) for k, v in timings.items()},
         "sizes": sizes,
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "cpu_s": round(sum(resource.getrusage(resource.RUSAGE_SELF)[:2]), 1),
     }
 
 
@@ -239,7 +247,7 @@ def main() -> int:
             facts = _facts(out_dir)
             rows.append((name, result, counts, facts))
             print(f"\n== {name} ==")
-            requests = {k: counts[k] for k in ("total", "distinct")}
+            requests = {k: counts[k] for k in ("total", "distinct", "cpu_s")}
             print(json.dumps({"result": result, "requests": requests, "facts": facts}, indent=1))
     finally:
         parent.send("stop")
@@ -248,9 +256,10 @@ def main() -> int:
     print(f"\nload average after: {os.getloadavg()}")
     print(
         "\n| configuration | wall | collection | bound | wall / bound | requests / necessary "
-        "| compute_coverage | report model | per format (time, size) | peak RSS |"
+        "| CPU: report / simulator | compute_coverage | report model | per format (time, size) "
+        "| peak RSS |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
     for name, result, counts, _ in rows:
         bound = counts["distinct"] * args.latency_ms / 1000 / concurrency
         t = result["timings_s"]
@@ -261,6 +270,7 @@ def main() -> int:
         print(f"| {name} | {result['wall_s']:.1f} s | {t.get('collection', 0):.1f} s "
               f"| {bound:.1f} s | {result['wall_s'] / bound:.2f} "
               f"| {counts['total']} / {counts['distinct']} "
+              f"| {result['cpu_s']:.0f} s / {counts['cpu_s']:.0f} s "
               f"| {t.get('compute_coverage', 0):.2f} s | {t.get('report model', 0):.1f} s "
               f"| {formats} | {result['peak_rss_mib']:.0f} MiB |")  # fmt: skip
     for name, _result, _counts, facts in rows[:1]:
