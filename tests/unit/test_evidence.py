@@ -204,11 +204,20 @@ def test_running_tasks_are_running() -> None:
 
 
 def test_multi_guest_task_not_fetched_is_not_inspected_but_unavailable_is_undetermined() -> None:
-    t = task(status="OK")
+    t = task(status="job errors")
     assert outcome(t, None, INV).attempts == ()
     o = task_outcome(t, None, "unavailable", ctx_for(INV))
     assert {v: a.result for v, a in o.attempts} == {100: "undetermined", 101: "undetermined"}
-    assert dict(o.attempts)[100].error == "task log unavailable (task status: OK)"
+    assert dict(o.attempts)[100].error == "task log unavailable (task status: job errors)"
+
+
+def test_unreadable_log_of_a_task_that_succeeded_is_a_success() -> None:
+    """Issue 11: an unreadable log must not turn a successful task into "no success". vzdump
+    ends ``job errors`` when any guest fails, so OK / WARNINGS vouch for every guest."""
+    for status, result in (("OK", "success"), ("WARNINGS: 2", "warning")):
+        o = task_outcome(task(status=status), None, "unavailable", ctx_for(INV))
+        assert {v: a.result for v, a in o.attempts} == {100: result, 101: result}
+        assert all(a.error is None for _, a in o.attempts)
 
 
 def _attempt(result: str, hour: int, upid: str) -> BackupAttempt:

@@ -16,7 +16,10 @@ so each task is turned into per-guest `BackupAttempt`s (pure functions, no I/O):
   different selections, or none → an anomaly instead of a guess.
 - **No log** (not fetched, or unavailable): a single-guest task (UPID id) still tells the guest
   and the result from its status (`tasklog.fallback_from_upid`). A multi-guest task whose log
-  was wanted but unreadable marks the guests found as above ``undetermined``; else an anomaly.
+  was wanted but unreadable gives the guests found as above the task's result when its status
+  is ``OK`` or ``WARNINGS: n`` (vzdump ends ``job errors`` as soon as one guest fails, so such
+  a status vouches for every guest of the task), else ``undetermined``; no guest found: an
+  anomaly. An unreadable log never turns a task that succeeded into "no success".
   A multi-guest task whose log was not needed is simply not inspected.
 
 Times are aware datetimes shown in the node's time zone (ISO 8601 with offset once serialised);
@@ -308,6 +311,9 @@ def _without_log(task: VzdumpTask, state: LogState, ctx: EvidenceContext) -> Tas
         return TaskOutcome(upid)
     expected = expected_guests(task, None, ctx)
     if expected is not None:
+        status = map_task_status(task.status)
+        if status in ("success", "warning"):  # the status vouches for every guest of the task
+            return TaskOutcome(upid, tuple(_whole_task(task, expected[0], status, None, None)))
         note = f"task log unavailable (task status: {task.status or 'running'})"
         storage = _storage_from_error(_task_error(task, None))
         return TaskOutcome(
