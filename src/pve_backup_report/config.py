@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .api.tls import normalize_fingerprint
+from .errors import ReportError
 
 DEFAULT_PVE_PORT = 8006
 API_ROOT = "/api2/json"
@@ -24,8 +25,10 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-class ConfigError(ValueError):
+class ConfigError(ReportError, ValueError):
     """One invalid setting: `variable` and what is expected (never the value)."""
+
+    label = "configuration error"
 
     def __init__(self, variable: str, expected: str) -> None:
         self.variable = variable
@@ -221,7 +224,7 @@ def load_settings(env_file: Path | None = None, file_wins: bool = False) -> Sett
     cluster), `file_wins` makes each file's values win, the environment filling the gaps.
     """
     if env_file is not None and not env_file.is_file():
-        raise ConfigError("--env-file", "expected the path of an existing file")
+        raise ConfigError("--env-file", f"{env_file}: no such file")
     if file_wins and env_file is not None:
         from dotenv import dotenv_values
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sqlite3
 from collections.abc import Sequence
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import IO
 
 from ..config import ConfigError, Settings, load_settings
+from ..errors import OneLineArgumentParser, ReportError, one_line
 from ..history.store import (
     HistoryStore,
     RunRecord,
@@ -20,8 +20,15 @@ from ..history.store import (
 from ..report.history_records import anomaly_records, guest_records, run_summary
 from ..report.history_view import GRID_DAYS, TREND_RUNS, HistorySource
 from ..report.model import Report
+from .logs import NOTICE
 
-log = logging.getLogger("pve_backup_report")
+log = logging.getLogger("pve_backup_report.cli")
+
+
+class HistoryError(ReportError):
+    """The history database exists but cannot be used."""
+
+    label = ""
 
 
 def history_path(settings: Settings) -> Path:
@@ -100,7 +107,7 @@ def remembered_successes(
 
 
 def run_history(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
-    parser = argparse.ArgumentParser(prog="pve-backup-report history")
+    parser = OneLineArgumentParser(prog="pve-backup-report history")
     parser.add_argument("--env-file", type=Path)
     parser.add_argument("--limit", type=int, default=30)
     parser.add_argument("--db", type=Path, help="history database (default: REPORT_HISTORY_DB)")
@@ -112,14 +119,13 @@ def run_history(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         except ConfigError:
             path = default_history_path()
     if not path.is_file():
-        err.write(f"no history yet ({path})\n")
+        log.log(NOTICE, "no history yet (%s)", path)
         return 0
     try:
         with HistoryStore(path) as store:
             runs = store.runs(limit=args.limit)
     except (sqlite3.Error, RuntimeError) as error:
-        err.write(f"history database {path} cannot be read: {error}\n")
-        return 3
+        raise HistoryError(f"history database {path} cannot be read: {one_line(error)}") from None
     out.write(f"{'run':>5}  {'started':25}  {'cluster':20}  exit  covered  not_covered  failed\n")
     for r in runs:
         s = r.summary

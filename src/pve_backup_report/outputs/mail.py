@@ -27,6 +27,7 @@ from typing import Literal
 from pydantic import SecretStr
 
 from ..config import ConfigError, parse_int
+from ..errors import ReportError
 from ..report.i18n import LANGUAGES, NNBSP
 from ..report.model import Report
 from ..report.render_html import render_html
@@ -48,8 +49,10 @@ MAIL_VARIABLES = (
 )
 
 
-class MailDeliveryError(Exception):
+class MailDeliveryError(ReportError):
     """The digest could not be built or delivered. The message is safe to print and log."""
+
+    label = "e-mail not delivered"
 
 
 @dataclass(frozen=True)
