@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .api.tls import normalize_fingerprint
+from .api.tls import load_ca_bundle, normalize_fingerprint
 from .errors import ReportError
 
 DEFAULT_PVE_PORT = 8006
@@ -214,6 +214,12 @@ def _ca_bundle(variable: str, value: str | None) -> Path | None:
     path = Path(value.strip()).expanduser()
     if not path.is_file():
         raise ConfigError(variable, "expected the path of a readable PEM CA bundle file")
+    try:
+        load_ca_bundle(path)
+    except ValueError:
+        raise ConfigError(
+            variable, f"{path} is not a PEM CA bundle (expected -----BEGIN CERTIFICATE-----)"
+        ) from None
     return path
 
 

@@ -224,3 +224,24 @@ def test_undelivered_mail_exits_3_after_writing_the_reports(
     assert len(list(tmp_path.glob("*.json"))) == 1
     errors = [line for line in result.err.splitlines() if not line.startswith("written: ")]
     assert len(errors) == 1 and errors[0].startswith("e-mail not delivered: "), errors
+
+
+def test_smtp_ca_bundle_that_is_not_pem_is_refused_at_start(
+    start_sim: Start, cli: Cli, tmp_path: Path
+) -> None:
+    sim = start_sim(scenario())
+    bogus = tmp_path / "smtp-ca.pem"
+    bogus.write_text("-----BEGIN NOTHING-----\n")
+    env = sim.env(
+        SMTP_HOST="mail.example.com", MAIL_FROM="r@example.com", MAIL_TO="ops@example.com",
+        SMTP_CA_BUNDLE=str(bogus),
+    )  # fmt: skip
+    result = cli(["--send-mail", "--no-history"], env)
+    assert (result.code, result.err.splitlines()) == (
+        3,
+        [
+            f"configuration error: SMTP_CA_BUNDLE: {bogus} is not a PEM CA bundle "
+            "(expected -----BEGIN CERTIFICATE-----)"
+        ],
+    )
+    assert sim.server.requests == []

@@ -26,6 +26,7 @@ from typing import Literal
 
 from pydantic import SecretStr
 
+from ..api.tls import load_ca_bundle
 from ..config import ConfigError, parse_int
 from ..errors import ReportError
 from ..report.i18n import LANGUAGES, NNBSP
@@ -123,6 +124,14 @@ def load_mail_settings(env: Mapping[str, str]) -> MailSettings | None:
     ca_bundle = Path(ca_text).expanduser() if ca_text else None
     if ca_bundle is not None and not ca_bundle.is_file():
         raise ConfigError("SMTP_CA_BUNDLE", "expected the path of a readable PEM file")
+    if ca_bundle is not None:
+        try:
+            load_ca_bundle(ca_bundle)
+        except ValueError:
+            raise ConfigError(
+                "SMTP_CA_BUNDLE",
+                f"{ca_bundle} is not a PEM CA bundle (expected -----BEGIN CERTIFICATE-----)",
+            ) from None
     sender_text = _get(env, "MAIL_FROM")
     if sender_text is None:
         raise ConfigError("MAIL_FROM", "required to send e-mail")
