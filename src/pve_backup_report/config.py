@@ -21,6 +21,16 @@ from .errors import ReportError
 DEFAULT_PVE_PORT = 8006
 API_ROOT = "/api2/json"
 TOKEN_ID_RE = re.compile(r"^[^\s@!=:]+@[A-Za-z][A-Za-z0-9.\-_]*![A-Za-z][A-Za-z0-9.\-_]*$")
+MAIL_VARIABLES = (
+    "SMTP_HOST",
+    "SMTP_PORT",
+    "SMTP_SECURITY",
+    "SMTP_USER",
+    "SMTP_PASSWORD",
+    "SMTP_CA_BUNDLE",
+    "MAIL_FROM",
+    "MAIL_TO",
+)
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 

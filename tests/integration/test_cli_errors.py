@@ -245,3 +245,19 @@ def test_smtp_ca_bundle_that_is_not_pem_is_refused_at_start(
         ],
     )
     assert sim.server.requests == []
+
+
+def test_misspelt_variables_are_warned_about(start_sim: Start, cli: Cli, tmp_path: Path) -> None:
+    sim = start_sim(scenario())
+    env_file = tmp_path / "cluster.env"
+    env_file.write_text(
+        "".join(f"{k}={v}\n" for k, v in sim.env().items()) + "PVE_VERIFY_SSL=false\n"
+    )
+    result = cli(["--env-file", str(env_file), "--check-api"], {"PVE_TIMOUT": "3"})
+    assert result.code == 0, result.out
+    assert result.err.splitlines() == [
+        f"WARNING: PVE_VERIFY_SSL (in {env_file}): unknown setting, ignored; did you mean "
+        "PVE_VERIFY_TLS?",
+        "WARNING: PVE_TIMOUT (in the environment): unknown setting, ignored; did you mean "
+        "PVE_TIMEOUT?",
+    ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -256,11 +257,21 @@ def run_one(
         env = pbs_environment(env_file, file_wins=file_wins)
         pbs, warnings = load_pbs_settings(env)
         mail = mail_settings(env) if args.send_mail else None
-        for warning in warnings:
+        for warning in [*_unknown_settings(env_file), *warnings]:
             log.warning("%s", warning)
         return run(args, settings, out, err, pbs, env_file=env_file, outcomes=outcomes, mail=mail)
     except ReportError as error:  # ApiError: only if a layer forgot to make it an anomaly
         return _fail(error.line(), args.check, out)
+
+
+def _unknown_settings(env_file: Path | None) -> list[str]:
+    from dotenv import dotenv_values
+
+    from ..config_pbs import unknown_settings
+
+    path = env_file if env_file is not None else Path(".env")
+    values = dotenv_values(path) if path.is_file() else {}
+    return unknown_settings(values, os.environ, str(path))
 
 
 def _subcommand(name: str, argv: list[str], out: IO[str], err: IO[str]) -> int:

@@ -27,7 +27,7 @@ from typing import Literal
 from pydantic import SecretStr
 
 from ..api.tls import load_ca_bundle
-from ..config import ConfigError, parse_int
+from ..config import MAIL_VARIABLES, ConfigError, parse_int
 from ..errors import ReportError
 from ..report.i18n import LANGUAGES, NNBSP
 from ..report.model import Report
@@ -38,16 +38,6 @@ from .nagios import cluster_label, other_attention
 Security = Literal["starttls", "ssl", "none"]
 SECURITY_MODES: tuple[Security, ...] = ("starttls", "ssl", "none")
 DEFAULT_PORTS: dict[Security, int] = {"starttls": 587, "ssl": 465, "none": 25}
-MAIL_VARIABLES = (
-    "SMTP_HOST",
-    "SMTP_PORT",
-    "SMTP_SECURITY",
-    "SMTP_USER",
-    "SMTP_PASSWORD",
-    "SMTP_CA_BUNDLE",
-    "MAIL_FROM",
-    "MAIL_TO",
-)
 
 
 class MailDeliveryError(ReportError):
