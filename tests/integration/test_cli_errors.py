@@ -261,3 +261,48 @@ def test_misspelt_variables_are_warned_about(start_sim: Start, cli: Cli, tmp_pat
         "WARNING: PVE_TIMOUT (in the environment): unknown setting, ignored; did you mean "
         "PVE_TIMEOUT?",
     ]
+
+
+def test_verbose_shows_each_phase_with_its_time_and_requests(start_sim: Start, cli: Cli) -> None:
+    sim = start_sim(scenario())
+    result = cli(["-v", "--no-history", "--format", "json", "--output-dir", "out"], sim.env())
+    phases = [line.split(":")[0] for line in result.err.splitlines() if line.startswith("phase ")]
+    assert phases == [
+        "phase inventory",
+        "phase task history",
+        "phase backup servers",
+        "phase report",
+        "phase outputs",
+    ]
+    counts = {
+        line.split(":")[0]: int(line.rsplit(", ", 1)[1].split(" ")[0])
+        for line in result.err.splitlines()
+        if line.startswith("phase ") and "request" in line
+    }
+    # every request the simulated PVE received is counted in the phase that sent it (the
+    # backup-server phase also counts attempts at PBS hosts that do not resolve here)
+    assert counts["phase inventory"] > 0 and counts["phase task history"] > 0
+    assert sum(counts.values()) >= len(sim.server.requests)
+    total = next(line for line in result.err.splitlines() if line.startswith("collection: "))
+    assert total.endswith(f" {sum(counts.values())} request(s) in total")
+    quiet = cli(["--no-history", "--format", "json", "--output-dir", "out"], sim.env())
+    assert not any(line.startswith(("phase ", "collection: ")) for line in quiet.err.splitlines())
+
+
+def test_corrupt_history_database_is_one_warning_naming_the_file(
+    start_sim: Start, cli: Cli, tmp_path: Path
+) -> None:
+    sim = start_sim(scenario())
+    db = tmp_path / "history.sqlite3"
+    db.write_bytes(b"this is not a database, just junk" * 100)
+    result = cli(
+        ["--format", "json", "--output-dir", str(tmp_path / "out")],
+        sim.env(REPORT_HISTORY_DB=str(db)),
+    )
+    assert result.code in (1, 2), result.err
+    warnings = [line for line in result.err.splitlines() if line.startswith("WARNING")]
+    assert warnings == [
+        f"WARNING: history database {db} cannot be used (file is not a database): this run "
+        "is neither compared with earlier runs nor recorded, and its task-log cache is off"
+    ]
+    assert db.read_bytes() == b"this is not a database, just junk" * 100  # left untouched

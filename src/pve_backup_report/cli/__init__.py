@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -98,7 +99,20 @@ def run(
         cache = None
         remembered = None
         config_cache = None
-        if not args.no_history:
+        use_history = not args.no_history
+        if use_history:
+            from .history_cmd import history_path, history_problem
+
+            problem = history_problem(settings)
+            if problem is not None:
+                log.warning(
+                    "history database %s cannot be used (%s): this run is neither compared "
+                    "with earlier runs nor recorded, and its task-log cache is off",
+                    history_path(settings),
+                    problem,
+                )
+                use_history = False
+        if use_history:
             from ..collect.log_cache import SqliteTaskLogCache
             from .history_cmd import history_path, remembered_successes
 
@@ -128,8 +142,10 @@ def run(
         )
     lang = args.lang or settings.report.language
     # --dump-coverage only needs the report for its exit status: no history read for it
-    history = not args.no_history and not args.dump_coverage
+    history = use_history and not args.dump_coverage
+    clock = time.monotonic()
     report = modes.make_report(run_data, settings, lang, now, history=history)
+    log.info("phase report: %.2f s", time.monotonic() - clock)
     if args.dump_coverage:
         return modes.dump_coverage(args, run_data, report, out)
     if args.dump_report_data:
@@ -141,11 +157,13 @@ def run(
             code = max(code, int(write_status))
         return code
     status = modes.run_status(run_data, report)
+    clock = time.monotonic()
     paths, write_status = modes.write_outputs(args, run_data, report, out)
+    log.info("phase outputs: %.2f s", time.monotonic() - clock)
     status = max(status, write_status)
     if args.send_mail and mail is not None:
         status = max(status, _send_mail(mail, report, paths))
-    if not args.no_history and not run_data.verdicts_unknown:
+    if use_history and not run_data.verdicts_unknown:
         from .history_cmd import record
 
         record(settings, report, int(status), run_data.started_at)

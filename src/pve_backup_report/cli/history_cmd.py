@@ -35,6 +35,19 @@ def history_path(settings: Settings) -> Path:
     return settings.report.history_db or default_history_path()
 
 
+def history_problem(settings: Settings) -> str | None:
+    """Why the history database cannot be used, or None. Checked once at the start of a run
+    so that a corrupt or unreadable file gives ONE warning naming it, instead of one per
+    reader (comparison, remembered successes, caches, recording)."""
+    path = history_path(settings)
+    try:
+        with HistoryStore(path) as store:
+            store.connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except (OSError, sqlite3.Error, RuntimeError, ValueError) as error:
+        return one_line(error) or type(error).__name__
+    return None
+
+
 def record(settings: Settings, report: Report, exit_code: int, started_at: datetime) -> None:
     """Store the run; a history problem is logged, never fatal (the report is what matters).
     The rows come from `report.history_records`, which the next report compares with."""
