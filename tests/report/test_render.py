@@ -75,8 +75,9 @@ def test_not_specified_is_marked() -> None:
 
 def test_cards_coloured_with_text() -> None:
     html = render_html(build())
-    assert '<div class="card bad"><span class="n">2</span><span class="l">Not covered</span>' in (
-        html
+    assert (
+        '<div class="card bad"><span class="n">2</span>'
+        '<span class="l">Not covered (incl. disabled job only)</span>' in html
     )
     assert '<div class="card warn"><span class="n">2</span><span class="l">Stale</span>' in html
 

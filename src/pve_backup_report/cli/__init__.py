@@ -21,14 +21,14 @@ from ..config import ConfigError, Settings, load_settings
 from ..config_pbs import PbsSettings, load_pbs_settings, pbs_environment
 from ..errors import ReportError, one_line
 from ..exit_status import ExitStatus
-from ..report.model import Report
 from .args import build_parser, validate_args
 from .logs import NOTICE, early_options, setup_logging
 from .multi_types import ClusterOutcome
 from .progress import Progress
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # `--check-api` must not import the report model (start-up time)
     from ..outputs.mail import MailSettings
+    from ..report.model import Report
 
 SUBCOMMANDS = ("demo", "simulate", "schedule", "history")
 log = logging.getLogger("pve_backup_report.cli")
@@ -80,21 +80,22 @@ def run(
     """Run the selected mode with validated settings (shared by the CLI and `demo`);
     `now` freezes the clock (the demo cluster lives on its own date). `mail`: the SMTP
     settings, required with `--send-mail` (validated by the caller before any request)."""
-    from . import modes
-    from .pipeline import collect_run
-
     pbs = pbs or []
     _warn_insecure(settings, pbs)
     if args.send_mail and mail is None:
         mail = mail_settings(pbs_environment(env_file))
-    if args.check_api:
+    if args.check_api:  # before importing collectors and renderers: it must start fast
         return _check_api(settings, pbs, out)
+    from . import modes
+    from .pipeline import collect_run
+
     spinner = not args.quiet and getattr(args, "log_format", "text") == "text"
     with Progress(err, enabled=spinner) as progress:
         if args.dump_inventory:
             run_data = asyncio.run(
                 collect_run(settings, pbs, evidence=False, now=now, stage=progress.stage)
             )
+            modes.tell_failure(run_data, settings)
             return modes.dump_inventory(args, run_data, out)
         cache = None
         remembered = None
@@ -140,6 +141,7 @@ def run(
                 config_cache=config_cache,
             )
         )
+    modes.tell_failure(run_data, settings)
     lang = args.lang or settings.report.language
     # --dump-coverage only needs the report for its exit status: no history read for it
     history = use_history and not args.dump_coverage
@@ -173,10 +175,9 @@ def run(
 
 
 def _check_api(settings: Settings, pbs: list[PbsSettings], out: IO[str]) -> int:
-    from ..diagnostics.check_api import ProbeResult, check_api
+    from ..diagnostics.check_api import ProbeResult, check_api, print_check
     from ..diagnostics.pbs_check import check_pbs
-    from .modes import print_check
-    from .pipeline import client_config
+    from .client_config import client_config
 
     async def probes() -> list[ProbeResult]:
         from ..api.client import ReadOnlyClient

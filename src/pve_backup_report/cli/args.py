@@ -8,7 +8,6 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import OneLineArgumentParser, UsageError
-from ..outputs.nagios import parse_thresholds
 
 log = logging.getLogger("pve_backup_report.cli")
 
@@ -84,8 +83,12 @@ def validate_args(args: argparse.Namespace) -> None:
     """Check every option together, before any network request: a mistake found after a
     whole collection wastes minutes and, in `--check` mode, reaches monitoring as a wrong
     status. Raises `UsageError`/`ConfigError` (one line naming the option, exit 3); the
-    parsed thresholds are kept as `args.thresholds`."""
-    args.thresholds = parse_thresholds(args.warning, args.critical)
+    parsed thresholds are kept as `args.thresholds` (None: the defaults)."""
+    args.thresholds = None
+    if args.warning or args.critical:
+        from ..outputs.nagios import parse_thresholds  # only then: start-up time (issue 12)
+
+        args.thresholds = parse_thresholds(args.warning, args.critical)
     if (args.warning or args.critical) and not args.check:
         log.warning("--warning/--critical only apply to --check; ignored")
     if args.json and not (args.dump_inventory or args.dump_coverage):

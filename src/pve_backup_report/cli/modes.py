@@ -11,7 +11,6 @@ from typing import IO, Any
 
 from .. import __version__
 from ..config import Settings
-from ..diagnostics.check_api import ProbeResult
 from ..diagnostics.coverage_view import coverage_json, render_coverage
 from ..diagnostics.inventory_view import inventory_json, render_inventory
 from ..diagnostics.pbs_view import pbs_inventory_json, render_pbs_inventory
@@ -22,10 +21,11 @@ from ..outputs.prometheus import prometheus_text, write_textfile
 from ..report.build import build_report
 from ..report.history_records import with_history
 from ..report.model import Report
-from ..report.render_json import render_json
+from ..report.render_json import guest_data, render_json
 from ..report.status import report_exit_status
 from ..report.write import OutputError, write_reports
 from ..sanitize import strip_controls_deep
+from ..serialize import to_jsonable
 from .logs import NOTICE
 from .pipeline import RunData
 
@@ -33,22 +33,16 @@ log = logging.getLogger("pve_backup_report.cli")
 PROMETHEUS_FILE = "pve-backup-report.prom"
 
 
-def print_check(results: list[ProbeResult], out: IO[str]) -> ExitStatus:
-    for result in results:
-        label = f"{result.probe.name} ({result.probe.path})"
-        if result.ok:
-            out.write(f"OK      {label}: {result.count} item(s)\n")
-        else:
-            out.write(f"FAILED  {label}: {result.error}\n")
-            if result.hint:
-                out.write(f"        hint: {result.hint}\n")
-    failed = sum(1 for r in results if not r.ok)
-    out.write(f"{len(results) - failed}/{len(results)} checks passed\n")
-    return ExitStatus.OK if failed == 0 else ExitStatus.CRITICAL
+def tell_failure(run: RunData, settings: Settings) -> None:
+    """A cluster that could not be read is said on stderr in one line (an error: shown even
+    with --quiet, a JSON line with --log-format json), whatever the mode: the files written
+    afterwards must not be the only trace of it."""
+    if run.failure is not None:
+        log.error("error: %s: %s", ", ".join(settings.pve.base_urls), run.failure)
 
 
 def inventory_status(run: RunData) -> ExitStatus:
-    if run.inventory.jobs is None or not run.inventory.nodes:
+    if run.verdicts_unknown or not run.inventory.nodes:
         return ExitStatus.UNKNOWN
     return from_anomalies(run.inventory.anomalies)
 
@@ -113,7 +107,7 @@ def make_report(
 
 
 def run_status(run: RunData, report: Report) -> ExitStatus:
-    if run.verdicts_unknown:
+    if run.verdicts_unknown:  # also in the report (`unknown_cause`); kept for clarity
         return ExitStatus.UNKNOWN
     return report_exit_status(report)
 
@@ -125,9 +119,10 @@ def dump_coverage(args: argparse.Namespace, run: RunData, report: Report, out: I
             run.inventory,
             run.coverage,
             run.anomalies,
-            evidence,
-            run.pbs.guests if run.pbs else None,
-            run.pbs.orphans if run.pbs else (),
+            {g.vmid: guest_data(g) for g in report.guests},
+            [to_jsonable(o) for o in report.pbs_orphans],
+            evidence_collected=report.evidence_collected,
+            pbs_collected=report.pbs_collected,
         )
         out.write(json.dumps(strip_controls_deep(data), indent=2, ensure_ascii=False) + "\n")
     else:

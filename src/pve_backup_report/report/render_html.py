@@ -24,7 +24,7 @@ from .i18n import Translator, zone_label
 from .model import GuestRow, Report
 from .notes import notes_html, notes_plain
 from .pbs_text import code_label, keep_text, namespace, pbs_cell
-from .status import report_exit_status
+from .status import banner_text, report_exit_status
 
 Variant = Literal["web", "email", "print"]
 
@@ -134,6 +134,7 @@ def context(report: Report, variant: Variant) -> dict[str, Any]:
         "email": variant == "email",
         "print": variant == "print",
         "status": status.name.lower(),
+        "banner_text": banner_text(tr, report),
         "generated": f"{tr.datetime(report.generated_at)} {zone_label(report.generated_at)}",
         "dt": dt,
         "coverage_bars": coverage_bars(report.summary),

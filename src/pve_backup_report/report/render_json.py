@@ -95,6 +95,7 @@ def report_data(report: Report) -> dict[str, Any]:
         "pbs_orphans": [to_jsonable(o) for o in report.pbs_orphans],
         "history": history_data(report.history),
         "anomalies": [to_jsonable(a) for a in report.anomalies],
+        "unknown_cause": report.unknown_cause,
     }
     return data
 
@@ -109,4 +110,11 @@ def load_schema() -> dict[str, Any]:
     ref = resources.files("pve_backup_report.report") / "schema" / "report.schema.json"
     text = ref.read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def load_coverage_schema() -> dict[str, Any]:
+    """The schema of `--dump-coverage --json`; its guests refer to `report.schema.json`."""
+    ref = resources.files("pve_backup_report.report") / "schema" / "coverage.schema.json"
+    schema: dict[str, Any] = json.loads(ref.read_text(encoding="utf-8"))
     return schema

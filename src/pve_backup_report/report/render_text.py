@@ -76,14 +76,17 @@ def render_text(report: Report) -> str:
     when = f"{tr.datetime(report.generated_at)} {zone_label(report.generated_at)}"
     cluster = visible(report.cluster.name or tr.t("value.not_specified"))
     na = tr.t("value.not_collected")
-    lines = [
-        tr.t("text.title", cluster=cluster, when=when),
+    lines = [tr.t("text.title", cluster=cluster, when=when)]
+    if report.unknown_cause is not None:  # first, before any figure that could reassure
+        lines.append(visible(tr.t("status.unknown_cause", cause=report.unknown_cause)))
+    lines += [
         tr.t(
             "text.counts",
             total=tr.number(s.guests_total),
             pbs=tr.number(s.covered_pbs),
             other=tr.number(s.covered_other),
             not_covered=tr.number(s.not_covered),
+            disabled=tr.number(s.disabled_only),
             excluded=tr.number(s.excluded_opted_out),
             indeterminate=tr.number(s.indeterminate),
         ),
@@ -111,6 +114,8 @@ def render_text(report: Report) -> str:
             lines.extend(_guest_line(tr, g))
         if len(rows) > MAX_ITEMS:
             lines.append("  " + tr.t("text.more", n=tr.number(len(rows) - MAX_ITEMS)))
+    elif report.unknown_cause is not None:
+        lines.append(tr.t("attention.unknown"))
     else:
         lines.append(tr.t("attention.none"))
     lines += ["", *_changes(tr, report.history)]
