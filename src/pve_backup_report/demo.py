@@ -82,7 +82,8 @@ def _demo(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     args = parser.parse_args(list(argv))
     modes = (args.check, args.check_api, args.dump_inventory, args.dump_coverage)
     if args.format is None and not args.generate_pdf and not any(modes):
-        args.format = ["pdf", "html", "text"]  # show the summary in the terminal too
+        # show the summary in the terminal too (no PDF on standard output)
+        args.format = ["html", "text"] if args.output_dir == "-" else ["pdf", "html", "text"]
     setup_logging(args, err)
     validate_args(args)
     mail = mail_settings(pbs_environment()) if args.send_mail else None

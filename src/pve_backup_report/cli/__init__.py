@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # `--check-api` must not import the report model (start-up ti
 
 SUBCOMMANDS = ("demo", "simulate", "schedule", "history")
 log = logging.getLogger("pve_backup_report.cli")
+_ANNOUNCED: set[str] = set()  # settings warnings already printed by this `main()` call
 
 __all__ = ["build_parser", "main", "run", "setup_logging"]
 
@@ -218,6 +219,7 @@ def main(
     args_list = list(sys.argv[1:] if argv is None else argv)
     early = early_options(args_list)
     setup_logging(early, err)
+    _ANNOUNCED.clear()
     try:
         return _main(args_list, out, err)
     except ReportError as error:
@@ -277,7 +279,9 @@ def run_one(
         pbs, warnings = load_pbs_settings(env)
         mail = mail_settings(env) if args.send_mail else None
         for warning in [*_unknown_settings(env_file), *warnings]:
-            log.warning("%s", warning)
+            if warning not in _ANNOUNCED:  # several clusters share one environment: once
+                _ANNOUNCED.add(warning)
+                log.warning("%s", warning)
         return run(args, settings, out, err, pbs, env_file=env_file, outcomes=outcomes, mail=mail)
     except ReportError as error:  # ApiError: only if a layer forgot to make it an anomaly
         return _fail(error.line(), args.check, out)
