@@ -306,3 +306,36 @@ def test_corrupt_history_database_is_one_warning_naming_the_file(
         "is neither compared with earlier runs nor recorded, and its task-log cache is off"
     ]
     assert db.read_bytes() == b"this is not a database, just junk" * 100  # left untouched
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (
+            ["history", "--limit", "many"],
+            "pve-backup-report history: error: argument --limit: invalid int value: 'many' "
+            "(see --help)",
+        ),
+        (
+            ["simulate", "--port", "http"],
+            "pve-backup-report simulate: error: argument --port: invalid int value: 'http' "
+            "(see --help)",
+        ),
+        (
+            ["demo", "--check", "--critical", "stale=5:1"],
+            f"configuration error: --critical: {RANGE_HELP}",
+        ),
+    ],
+)
+def test_subcommand_usage_errors_are_one_line_exit_3(cli: Cli, argv: list[str], line: str) -> None:
+    result = cli(argv, {})
+    assert (result.code, result.err.splitlines()) == (3, [line])
+
+
+def test_history_with_a_missing_env_file_names_it(cli: Cli, tmp_path: Path) -> None:
+    missing = tmp_path / "gone.env"
+    result = cli(["history", "--env-file", str(missing)], {})
+    assert (result.code, result.err.splitlines()) == (
+        3,
+        [f"configuration error: --env-file: {missing}: no such file"],
+    )

@@ -134,6 +134,8 @@ def run_history(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     parser.add_argument("--limit", type=int, default=30)
     parser.add_argument("--db", type=Path, help="history database (default: REPORT_HISTORY_DB)")
     args = parser.parse_args(list(argv))
+    if args.env_file is not None and not args.env_file.is_file():
+        raise ConfigError("--env-file", f"{args.env_file}: no such file")
     path = args.db
     if path is None:
         try:
