@@ -4,7 +4,8 @@ Levels: `-q` shows errors only; by default warnings and NOTICE lines (`written: 
 banners) are shown; `-v` adds INFO (per-phase timings and request counts, and tracebacks of
 unexpected errors); `-vv` adds DEBUG (every request). `--log-format json` makes every line,
 errors included, one JSON object for log shippers; nothing else is written to stderr then
-(the progress spinner is off).
+(the progress spinner is off). Control characters are removed from every message: some
+carry text from the cluster (reason phrases, names).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import argparse
 import json
 import logging
 from typing import IO
+
+from ..sanitize import strip_controls
 
 NOTICE = 25  # between INFO and WARNING: what a user running by hand wants to see
 logging.addLevelName(NOTICE, "NOTICE")
@@ -25,7 +28,7 @@ class JsonFormatter(logging.Formatter):
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": strip_controls(record.getMessage()),
         }
         if record.exc_info:
             data["traceback"] = self.formatException(record.exc_info)
@@ -37,7 +40,8 @@ class TextFormatter(logging.Formatter):
     `WARNING:`, debug lines with the logger name."""
 
     def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
+        # a reason phrase or a name from the cluster must not drive the terminal (sanitize)
+        message = strip_controls(record.getMessage())
         if record.levelno == logging.WARNING:
             message = f"WARNING: {message}"
         elif record.levelno <= logging.DEBUG:
