@@ -34,7 +34,7 @@ from ..model import (
 )
 from .history_view import HistoryView
 
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"  # 1.3: attempt size_kind; 1.4: off-site copies
 
 Level = Literal["critical", "warning"]
 AttentionReason = Literal[
