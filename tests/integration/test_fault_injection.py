@@ -184,6 +184,18 @@ FAMILIES: tuple[Family, ...] = (
         frozenset(),
         "pbs_request_failed",
     ),
+    # off-site copies: an unreadable sync job or remote list makes copies unknown, no verdict
+    Family(
+        "PBS sync jobs", "pbs", r"^/admin/sync$", "/admin/sync", frozenset(), "pbs_sync_unreadable"
+    ),
+    Family(
+        "PBS remotes",
+        "pbs",
+        r"^/config/remote$",
+        "/config/remote",
+        frozenset(),
+        "pbs_sync_unreadable",
+    ),
     Family(
         "PBS garbage collection",
         "pbs",

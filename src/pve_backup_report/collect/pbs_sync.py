@@ -23,7 +23,7 @@ from typing import Any
 from ..api.client import ApiResponse
 from ..api.errors import ApiError
 from ..model import Anomaly, PbsRemote, PbsSyncJob, Severity
-from .base import Collector, Getter, error_details
+from .base import Collector, Getter, anomaly_code, check_shape, error_details
 from .parse import as_bool, as_int, as_str
 from .pbs_parse import epoch
 
@@ -107,26 +107,24 @@ class _SyncCollector(Collector):
     async def get(
         self, path: str, params: Mapping[str, str | int] | None, what: str
     ) -> ApiResponse | None:
+        """A list answer, or None after an anomaly (an unusable answer is unreadable too)."""
         try:
-            return await self.client.get(path, params)
+            return check_shape(await self.client.get(path, params), path, "list")
         except ApiError as error:
             details = error_details(error)
             details["server"] = self.name
             self.add(
                 Severity.WARNING,
                 COMPONENT,
-                "pbs_sync_unreadable",
+                anomaly_code(error, "pbs_sync_unreadable"),
                 f"PBS {self.name}: cannot {what}: {error.message}; its off-site copies are unknown",
                 **details,
             )
             return None
 
     def listing(self, response: ApiResponse | None, path: str) -> list[dict[str, Any]] | None:
-        """The items, or None when unreadable or not a list (unknown, never empty)."""
+        """The items, or None when unreadable (unknown, never empty)."""
         if response is None:
-            return None
-        if not isinstance(response.data, list):
-            self.expect_list(response, COMPONENT, path)
             return None
         return self.expect_list(response, COMPONENT, path)
 
