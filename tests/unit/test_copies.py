@@ -178,6 +178,7 @@ def test_second_pve_job_to_another_server_counts_and_is_judged_by_its_schedule()
 def test_policy_overrides_by_tag_then_pool() -> None:
     policy = CopyPolicy(min_copies=2, tags={"gold": 3, "silver": 2, "lab": 1}, pools={"test": 1})
     assert policy.required(("lab", "gold"), "test") == (3, "tag:gold")  # largest tag wins
+    assert policy.required(("GOLD",), None) == (3, "tag:gold")  # like BACKUP_MAX_AGE_TAGS
     assert policy.required((), "test") == (1, "pool:test")
     assert policy.required((), None) == (2, "default")
 

@@ -72,7 +72,8 @@ class CopyPolicy:
 
     def required(self, tags: Sequence[str], pool: str | None) -> tuple[int, str]:
         """(minimum locations, rule): a tag override (largest wins), a pool, the global."""
-        by_tag = [(self.tags[t], t) for t in tags if t in self.tags]
+        wanted = {k.lower(): v for k, v in self.tags.items()}  # tags compare case-insensitively
+        by_tag = [(wanted[t.lower()], t.lower()) for t in tags if t.lower() in wanted]
         if by_tag:
             count, tag = max(by_tag)
             return count, f"tag:{tag}"
