@@ -118,6 +118,8 @@ def test_text_markdown_and_html() -> None:
     md = render_md(report())
     assert "## Off-site copies" in md and line in md
     assert "| guests with an off-site copy | 1 / 3 |" in md
+    assert "| Copies | Notes |" in md
+    assert "| copies OK (2/2) |" in md and "| single copy (1/2) |" in md
     assert (
         "| pbs2 · s-2 (pull) | pbs1:store1/ → pbs2:offsite/ | daily | "
         "failed (sync failed - EIO) | 0 |" in md

@@ -75,3 +75,20 @@ def copies_md(tr: Translator, report: Report, cell: Callable[[object], str]) -> 
         where = tr.t("copies.locations", n=gc.locations, required=gc.required)
         lines.append(f"- {vmid} {fmt(g.name or '')}: {verdict}, {where}")
     return lines
+
+
+def with_copies_column(
+    tr: Translator, report: Report, header: list[str], rows: list[list[str]]
+) -> None:
+    """Insert a "Copies" column before the last (notes) one, when copies were judged."""
+    if report.copies is None:
+        return
+    header.insert(len(header) - 1, tr.t("col.copies"))
+    for row, g in zip(rows, report.guests, strict=True):
+        c = g.copies
+        text = (
+            ""
+            if c is None
+            else f"{tr.t('copies.verdict.' + c.verdict)} ({c.locations}/{c.required})"
+        )
+        row.insert(len(row) - 1, text)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from ..sanitize import strip_controls
-from .copies_text import copies_md
+from .copies_text import copies_md, with_copies_column
 from .history_view import HistoryView
 from .i18n import Translator, zone_label
 from .model import GuestRow, Report
@@ -271,7 +271,9 @@ def render_md(report: Report) -> str:
     lines += ["", f"## {tr.t('section.guests')}", ""]
     header = ("vmid", "name", "type", "node", "pool", "tags", "verdict", "jobs", "last_backup",
               "last_success", "pbs", "notes")  # fmt: skip
-    lines += _table([tr.t("col." + h) for h in header], _guest_rows(tr, report))
+    guest_header, guest_rows = [tr.t("col." + h) for h in header], _guest_rows(tr, report)
+    with_copies_column(tr, report, guest_header, guest_rows)
+    lines += _table(guest_header, guest_rows)
     lines += ["", f"## {tr.t('section.jobs')}", ""]
     job_rows = [
         [
