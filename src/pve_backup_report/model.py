@@ -56,6 +56,12 @@ class Node:
     def online(self) -> bool:
         return self.status == "online"
 
+    @property
+    def readable(self) -> bool:
+        """Worth asking for its tasks and guest configs: online, or "unlisted" (named by the
+        guest list while the node list itself was unreadable: unknown is not offline)."""
+        return self.status in ("online", "unlisted")
+
 
 @dataclass(frozen=True)
 class Storage:
