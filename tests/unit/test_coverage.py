@@ -54,6 +54,40 @@ def test_node_restriction_after_migration() -> None:
     assert "job_node_without_guests" in codes(inv)
 
 
+def test_many_node_restricted_jobs_make_one_line_and_data() -> None:
+    # one `all` job per node (pve1..pve4): guest 100 on pve1 is selected by node-1 only; the
+    # other three pass it by. One sentence with the count, the job ids kept as data.
+    inv = inventory(
+        [guest(100, "pve1"), guest(101, "pve2")],
+        [job(f"node-{n}", all=1, node=f"pve{n}") for n in (1, 2, 3, 4)],
+    )
+    cov = compute_coverage(inv).guests[100]
+    assert cov.status is Verdict.COVERED
+    assert cov.other_node_jobs == ("node-2", "node-3", "node-4")
+    assert "not selected: 3 jobs restricted to other nodes" in cov.explanation
+    assert not [line for line in cov.explanation if "is restricted to node" in line]
+    assert len(cov.explanation) == 2  # the selecting job's line + the count
+
+
+def test_node_restricted_count_in_french() -> None:
+    from datetime import UTC, datetime
+
+    from pve_backup_report.report.build import build_report
+
+    inv = inventory(
+        [guest(100, "pve1")],
+        [job(f"node-{n}", all=1, node=f"pve{n}") for n in (2, 3)],
+    )
+    coverage = compute_coverage(inv)
+    report = build_report(
+        inv, coverage, None, (), generated_at=datetime(2026, 1, 5, tzinfo=UTC),
+        tool_version="t", config_summary={}, lang="fr",
+    )  # fmt: skip
+    text = report.guests[0].explanation_text
+    assert "non sélectionné\u202f: 2 tâches limitées à d’autres nœuds" in text
+    assert coverage.guests[100].explanation[0] == ("not selected: 2 jobs restricted to other nodes")
+
+
 def test_unknown_vmid_reported_never_counted() -> None:
     inv = inventory([guest(100)], [job("j", vmid="100,150")])
     result = compute_coverage(inv)

@@ -201,6 +201,7 @@ def _attempt(
     if duration is None and single and ended is not None and ended >= started:
         duration = int((ended - started).total_seconds())
     storage = log.header.storage if log.header is not None else None
+    size, size_kind = ga.size
     return BackupAttempt(
         result=result,
         started_at=ctx.local(task.node, started),
@@ -209,9 +210,10 @@ def _attempt(
         storage=storage or _storage_from_error(_task_error(task, log)),
         node=task.node,
         upid=task.upid.raw,
-        error=ga.error,
-        size_bytes=ga.transferred_bytes,
+        error=ga.shown_error,
+        size_bytes=size,
         archive=ga.archive,
+        size_kind=size_kind,
     )
 
 

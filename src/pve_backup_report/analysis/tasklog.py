@@ -29,12 +29,36 @@ Times. Task-log lines carry no timestamps; ``Backup started at``, ``Backup finis
 
 ``duration_s`` comes from ``Finished Backup of VM <id> (HH:MM:SS)``; without it, end - start.
 
+Lines without a level belong to the guest block they sit in (or the one that just ended):
+``GuestAttempt.output``, shown after a failed guest's error (`GuestAttempt.shown_error`), never
+a result change. (A ``job-end`` hook's output, printed after the last guest's end line, lands
+with that guest too: the log does not tell them apart.) Right after a ``WARN:`` line they are
+the rest of that warning instead, as ``log_warn`` prefixes only the first line of a message.
+
+Errors. vzdump prints a multi-line error as ``ERROR: Backup of VM <id> failed - <first line>``
+followed by one ``ERROR:`` line per further line, up to ``INFO: Failed at``; they all make the
+guest's ``error``, the cause first when the first line only announces it (see `_compose_error`).
+
 ``transferred_bytes`` takes, per guest, the first available of: the qemu line ``transferred <size>
-in <n> seconds`` (data read for the backup: the dirty part when incremental); the sum of the
-backup client's ``<archive>: had to backup|upload <size> of <size>`` lines (new data before
-compression); the sum of older clients' ``<archive>: Upload size: <size>`` lines; tar's
-``Total bytes written: <n>`` (container to a file storage). Sizes with binary units (KiB, MiB ...)
-count in powers of 1024, decimal ones (KB, MB ...) in powers of 1000, rounded half-up to bytes.
+in <n> seconds`` (``in <1 seconds`` for a sub-second run; data read for the backup: the dirty
+part when incremental); the sum of the backup client's ``<archive>: had to backup|upload <size>
+of <size>`` lines (new data before compression); the sum of older clients' ``<archive>: Upload
+size: <size>`` lines; tar's ``Total bytes written: <n>`` (container to a file storage);
+``transferred_kind`` says which.
+Sizes with binary units (KiB, MiB ...) count in powers of 1024, decimal ones (KB, MB ...) in
+powers of 1000, rounded half-up to bytes.
+
+``archive_bytes`` is vzdump's ``archive file size: 189MB`` line, printed for file storages only
+(vma, tar, any compression) after the archive is written. vzdump's ``format_size`` divides by
+powers of 1024 although it writes KB/MB/GB/TB, and truncates KB and MB to whole numbers (GB and
+TB keep two decimals), so the figure is the archive size to within that rounding. `GuestAttempt.
+size` prefers it: it is what the backup occupies, where the other figures measure data moved.
+
+Speed. This is the hot spot of a large collection (thousands of logs of dozens of lines). Each
+line is classified by plain string prefixes, then its first word picks the one or two patterns
+that can apply (`_JOB_HEADS`, `_GUEST_HEADS`): plugin chatter, most of a log, costs a dictionary
+lookup. A new line shape gets a first-word entry, not one more pattern tried on every line
+(``benchmarks/bench_tasklog.py`` measures it).
 """
 
 from __future__ import annotations
@@ -49,6 +73,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from pve_backup_report.analysis.upid import Upid
+from pve_backup_report.model import SizeKind
 
 __all__ = [
     "GuestAttempt",
@@ -59,6 +84,7 @@ __all__ = [
     "TaskLogResult",
     "TaskStatusClass",
     "TimeSource",
+    "TransferKind",
     "fallback_from_upid",
     "map_task_status",
     "parse_task_log",
@@ -69,9 +95,13 @@ GuestResult = Literal["success", "warning", "failure", "undetermined"]
 JobOutcome = Literal["finished_ok", "finished_errors", "failed"]
 TaskStatusClass = Literal["success", "warning", "failure", "running", "job_errors"]
 TimeSource = Literal["node_tz", "archive_offset", "upid_offset", "archive_only", "none"]
+TransferKind = Literal["transferred", "uploaded", "tar_stream"]
 
 _MAX_NOTES = 50
 _MAX_TEXT = 300  # longest remark excerpt kept from a line
+_MAX_MORE = 20  # continuation lines kept per guest message (error, warning, output)
+_MAX_MESSAGE = 2000  # longest error or warning text kept for a guest
+_SHOWN_OUTPUT = 5  # output lines shown after a failed guest's error
 
 
 @dataclass(frozen=True)
@@ -110,6 +140,31 @@ class GuestAttempt:
     warnings: tuple[str, ...] = ()
     mode: str | None = None
     name: str | None = None
+    transferred_kind: TransferKind | None = None  # what transferred_bytes measures
+    archive_bytes: int | None = None  # "archive file size" (file storages only)
+    output: tuple[str, ...] = ()  # lines without a level in or right after the guest's block
+
+    @property
+    def shown_error(self) -> str | None:
+        """The error as the report shows it: for a failure, followed by the first lines the
+        guest's backup printed without a level (command output, storage plugins, hook scripts),
+        which often hold the actual cause."""
+        if self.result != "failure" or not self.output:
+            return self.error
+        shown = "; ".join(self.output[:_SHOWN_OUTPUT])
+        if len(self.output) > _SHOWN_OUTPUT:
+            shown += "; …"
+        return shown if not self.error else f"{self.error} — {shown}"
+
+    @property
+    def size(self) -> tuple[int | None, SizeKind | None]:
+        """The size to report and what it measures: the archive file when it was printed, else
+        the transferred/uploaded figure."""
+        if self.archive_bytes is not None:
+            return self.archive_bytes, "archive"
+        if self.transferred_bytes is not None:
+            return self.transferred_bytes, self.transferred_kind
+        return None, None
 
 
 @dataclass(frozen=True)
@@ -135,7 +190,6 @@ _A = re.ASCII
 _VMID = r"[0-9]{1,15}"
 _SIZE = r"([0-9]{1,15}(?:\.[0-9]{1,9})?)\s?([kKMGTPE]?i?B|[kKMGTPE])"
 
-_LEVEL_RE = re.compile(r"(INFO|WARN|ERROR):\s?(.*)", _A | re.DOTALL)
 _TASK_RE = re.compile(r"TASK (OK|WARNINGS: ?[0-9]{1,15}|ERROR: ?(.*))", _A | re.DOTALL)
 _HEADER_RE = re.compile(r"starting new backup job: (.*)", _A | re.DOTALL)
 _SKIP_RE = re.compile(r"skip external VMs: (.*)", _A)
@@ -147,9 +201,9 @@ _FAILED_AT_RE = re.compile(rf"Failed at {_LOCAL_TIME}", _A)
 _FINISHED_RE = re.compile(
     rf"Finished Backup of VM ({_VMID}) \(([0-9]{{1,9}}):([0-9]{{2}}):([0-9]{{2}})\)", _A
 )
-_FAILED_RE = re.compile(rf"Backup of VM ({_VMID}) failed - (.*)", _A | re.DOTALL)
-_JOB_OK_RE = re.compile(r"Backup job finished successfully", _A)
-_JOB_ERRORS_RE = re.compile(r"Backup job finished with errors", _A)
+_FAILED_RE = re.compile(rf"Backup of VM ({_VMID}) failed -\s?(.*)", _A | re.DOTALL)
+_JOB_OK = "Backup job finished successfully"
+_JOB_ERRORS = "Backup job finished with errors"
 _JOB_FAILED_RE = re.compile(r"Backup job failed - (.*)", _A | re.DOTALL)
 _MODE_RE = re.compile(r"backup mode: (\S+)", _A)
 _MODE_FALLBACK_RE = re.compile(r"trying '([^']+)' mode instead", _A)
@@ -164,12 +218,41 @@ _FILE_NAME_TIME_RE = re.compile(
     r"vzdump-(?:qemu|lxc|openvz)-[0-9]+-([0-9]{4})_([0-9]{2})_([0-9]{2})-([0-9]{2})_([0-9]{2})_([0-9]{2})",
     _A,
 )
-_QEMU_TRANSFERRED_RE = re.compile(rf"transferred {_SIZE} in [0-9]+ seconds", _A)
+# "<1 seconds": a sub-second run (qemu-server prints it instead of the rate since 2020)
+_QEMU_TRANSFERRED_RE = re.compile(rf"transferred {_SIZE} in (?:[0-9]+|<1) seconds", _A)
 _CLIENT_HAD_TO_RE = re.compile(rf"\S+: had to (?:backup|upload) {_SIZE} of ", _A)
 _CLIENT_UPLOAD_SIZE_RE = re.compile(rf"\S+: Upload size: {_SIZE}", _A)
 _TAR_TOTAL_RE = re.compile(r"Total bytes written: ([0-9]{1,20})", _A)
+_ARCHIVE_SIZE_RE = re.compile(
+    r"archive file size: ([0-9]{1,15}(?:\.[0-9]{1,9})?)\s?([KMGTPE]?)i?B", _A | re.IGNORECASE
+)
 _LOCK_WAIT_RE = re.compile(r"trying to get global lock", _A)
 _KNOWN_JOB_LEVEL_RE = re.compile(r"got global lock|notified via target|sending notification", _A)
+
+# First word of a message -> which structural line it may be (job header, guest start/end ...).
+_JOB_HEADS: dict[str, str] = {
+    "starting": "starting",
+    "skip": "skip",
+    "Starting": "Starting",
+    "Backup": "Backup",
+    "Finished": "Finished",
+    "Failed": "Failed",
+}
+_KNOWN_JOB_LEVEL_HEADS = frozenset({"got", "notified", "sending"})
+
+# First word of a message -> the only line shapes it can start. Dispatching on it keeps the
+# per-line cost flat however many shapes are known (the parser is the hot spot of a large run).
+_GUEST_HEADS: dict[str, str] = {
+    "Backup": "started",
+    "backup": "mode",
+    "trying": "mode",
+    "VM": "name",
+    "CT": "name",
+    "creating": "creating",
+    "transferred": "transferred",
+    "Total": "total",
+    "archive": "archive",
+}
 
 _UNITS: dict[str, int] = {
     "B": 1,
@@ -233,6 +316,15 @@ def _size_to_bytes(number: str, unit: str) -> int | None:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def _binary_size(number: str, prefix: str) -> int | None:
+    """``format_size`` figures: KB/MB/GB/TB are powers of 1024 there, whatever the letters say."""
+    try:
+        value = Decimal(number) * 1024 ** "BKMGTPE".index(prefix.upper() or "B")
+    except (InvalidOperation, ValueError):
+        return None
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
 def _naive(m: re.Match[str]) -> datetime | None:
     try:
         y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
@@ -241,24 +333,39 @@ def _naive(m: re.Match[str]) -> datetime | None:
         return None
 
 
+_ID_SEP_RE = re.compile(r"[\s,;]+")
+
+
 def _split_ids(text: str) -> tuple[int, ...]:
     """Integers from a ``1, 2;3 4`` style list; non-numeric items are skipped."""
-    out: list[int] = []
-    for part in re.split(r"[\s,;]+", text):
-        if part.isascii() and part.isdigit() and len(part) <= 15 and int(part) not in out:
-            out.append(int(part))
-    return tuple(out)
+    seen: dict[int, None] = {}  # insertion-ordered set: long lists stay linear
+    for part in _ID_SEP_RE.split(text):
+        if part.isascii() and part.isdigit() and len(part) <= 15:
+            seen[int(part)] = None
+    return tuple(seen)
+
+
+_SIMPLE_WORD_RE = re.compile(r"(?:[^ \t\r\n'\"\\]+|'[^']*')+")
+
+
+def _split_command(cmdline: str) -> list[str]:
+    """``shlex.split`` (POSIX), with a fast path for what PVE prints: words, and values in
+    single quotes. Without double quotes or backslashes and with balanced single quotes, a word
+    is its characters minus the quotes. Raises ValueError like shlex on unbalanced quoting."""
+    if '"' in cmdline or "\\" in cmdline or cmdline.count("'") % 2:
+        return shlex.split(cmdline)
+    return [word.replace("'", "") for word in _SIMPLE_WORD_RE.findall(cmdline)]
 
 
 def _parse_header(cmdline: str, notes: _Notes) -> JobHeader:
     try:
-        tokens = shlex.split(cmdline)
+        tokens = _split_command(cmdline)
     except ValueError:
         notes.add("job header: unbalanced quoting, split on spaces instead")
         tokens = cmdline.split()
     if tokens and tokens[0] == "vzdump":
         tokens = tokens[1:]
-    vmids: list[int] = []
+    vmids: dict[int, None] = {}  # insertion-ordered set
     options: dict[str, str] = {}
     i = 0
     while i < len(tokens):
@@ -278,16 +385,13 @@ def _parse_header(cmdline: str, notes: _Notes) -> JobHeader:
                 options[name] = ""
                 i += 1
         elif tok.isascii() and tok.isdigit() and len(tok) <= 15:
-            if int(tok) not in vmids:
-                vmids.append(int(tok))
+            vmids[int(tok)] = None
             i += 1
         else:
             notes.add(f"job header: unexpected word {_clip(tok)!r}")
             i += 1
     if "vmid" in options:
-        for v in _split_ids(options["vmid"]):
-            if v not in vmids:
-                vmids.append(v)
+        vmids.update(dict.fromkeys(_split_ids(options["vmid"])))
     return JobHeader(
         command_line=cmdline,
         vmids=tuple(vmids),
@@ -317,23 +421,40 @@ class _Block:
     archive_time: datetime | None = None  # UTC, PBS names only
     archive_local: datetime | None = None  # local, vzdump file names only
     warnings: list[str] = field(default_factory=list)
-    error_lines: list[str] = field(default_factory=list)
+    error_lines: list[str] = field(default_factory=list)  # ERROR lines before a failure line
+    error_more: list[str] = field(default_factory=list)  # the failure message's next lines
+    output: list[str] = field(default_factory=list)  # lines without a level (see `add_output`)
+    output_dropped: int = 0
     mode: str | None = None
     name: str | None = None
     qemu_transferred: int | None = None
     client_had_to: int | None = None
     client_upload_size: int | None = None
     tar_total: int | None = None
+    archive_size: int | None = None
 
     @property
     def terminated(self) -> bool:
         return self.finished or self.failed
 
-    def transferred(self) -> int | None:
-        for value in (self.qemu_transferred, self.client_had_to, self.client_upload_size):
+    def add_output(self, text: str) -> None:
+        """Keep a line the guest's backup printed without a level: raw command output (LVM,
+        ``command ... failed: exit code N``), storage plugins (``[INFO]: TrueNAS: ...``), hook
+        scripts after ``Backup finished at``. Bounded: a chatty plugin cannot grow it."""
+        if len(self.output) < _MAX_MORE:
+            self.output.append(_clip(text))
+        else:
+            self.output_dropped += 1
+
+    def transferred(self) -> tuple[int | None, TransferKind | None]:
+        if self.qemu_transferred is not None:
+            return self.qemu_transferred, "transferred"
+        for value in (self.client_had_to, self.client_upload_size):
             if value is not None:
-                return value
-        return self.tar_total
+                return value, "uploaded"
+        if self.tar_total is not None:
+            return self.tar_total, "tar_stream"
+        return None, None
 
 
 def _add(current: int | None, value: int | None) -> int | None:
@@ -342,40 +463,56 @@ def _add(current: int | None, value: int | None) -> int | None:
     return value if current is None else current + value
 
 
-def _guest_line(block: _Block, level: str, msg: str, notes: _Notes) -> None:
-    """Lines inside a guest block that are neither start nor end markers."""
-    text = msg.strip()
-    if level == "WARN":
-        block.warnings.append(text)
-        return
+def _guest_line(block: _Block, level: str, text: str, head: str, notes: _Notes) -> None:
+    """Lines inside a guest block that are neither start nor end markers.
+
+    ``head`` is the first word of ``text``: it picks the one pattern that can apply, so plugin
+    chatter (most of a log) costs a dictionary lookup instead of a regex per known line shape.
+    """
     if level == "ERROR":
-        block.error_lines.append(text)
+        if not block.failed:
+            block.error_lines.append(text)
+        elif len(block.error_more) < _MAX_MORE:
+            # vzdump prints a multi-line error as one ERROR line each, up to "Failed at"
+            block.error_more.append(text)
         return
-    if (m := _STARTED_AT_RE.fullmatch(text)) is not None:
-        block.started_local = _naive(m)
-        if block.started_local is None:
-            notes.add(f"VM {block.vmid}: invalid start time {_clip(text)!r}")
-    elif (m := _MODE_RE.fullmatch(text) or _MODE_FALLBACK_RE.fullmatch(text)) is not None:
-        block.mode = m[1]  # "trying 'suspend' mode instead" overrides the announced mode
-    elif block.name is None and (m := _NAME_RE.fullmatch(text)) is not None:
-        block.name = m[1]
-    elif (m := _PBS_ARCHIVE_RE.fullmatch(text)) is not None:
-        block.archive = m[1]
-        if (t := _PBS_NAME_TIME_RE.search(m[1])) is not None and (n := _naive(t)) is not None:
-            block.archive_time = n.replace(tzinfo=UTC)
-    elif (m := _FILE_ARCHIVE_RE.fullmatch(text)) is not None:
-        block.archive = m[1].rsplit("/", 1)[-1]
-        if (t := _FILE_NAME_TIME_RE.search(block.archive)) is not None:
-            block.archive_local = _naive(t)
-    elif (m := _QEMU_TRANSFERRED_RE.match(text)) is not None:
-        block.qemu_transferred = _size_to_bytes(m[1], m[2])
-    elif (m := _CLIENT_HAD_TO_RE.match(text)) is not None:
-        block.client_had_to = _add(block.client_had_to, _size_to_bytes(m[1], m[2]))
-    elif (m := _CLIENT_UPLOAD_SIZE_RE.match(text)) is not None:
-        block.client_upload_size = _add(block.client_upload_size, _size_to_bytes(m[1], m[2]))
-    elif (m := _TAR_TOTAL_RE.match(text)) is not None:
+    kind = _GUEST_HEADS.get(head)
+    if kind is None:
+        if head.endswith(":"):  # "<archive>: had to backup ..." from the backup client
+            if (m := _CLIENT_HAD_TO_RE.match(text)) is not None:
+                block.client_had_to = _add(block.client_had_to, _size_to_bytes(m[1], m[2]))
+            elif (m := _CLIENT_UPLOAD_SIZE_RE.match(text)) is not None:
+                block.client_upload_size = _add(
+                    block.client_upload_size, _size_to_bytes(m[1], m[2])
+                )
+        return  # any other INFO line is plugin chatter: ignored on purpose
+    if kind == "started":
+        if (m := _STARTED_AT_RE.fullmatch(text)) is not None:
+            block.started_local = _naive(m)
+            if block.started_local is None:
+                notes.add(f"VM {block.vmid}: invalid start time {_clip(text)!r}")
+    elif kind == "mode":
+        if (m := _MODE_RE.fullmatch(text) or _MODE_FALLBACK_RE.fullmatch(text)) is not None:
+            block.mode = m[1]  # "trying 'suspend' mode instead" overrides the announced mode
+    elif kind == "name":
+        if block.name is None and (m := _NAME_RE.fullmatch(text)) is not None:
+            block.name = m[1]
+    elif kind == "creating":
+        if (m := _PBS_ARCHIVE_RE.fullmatch(text)) is not None:
+            block.archive = m[1]
+            if (t := _PBS_NAME_TIME_RE.search(m[1])) is not None and (n := _naive(t)) is not None:
+                block.archive_time = n.replace(tzinfo=UTC)
+        elif (m := _FILE_ARCHIVE_RE.fullmatch(text)) is not None:
+            block.archive = m[1].rsplit("/", 1)[-1]
+            if (t := _FILE_NAME_TIME_RE.search(block.archive)) is not None:
+                block.archive_local = _naive(t)
+    elif kind == "transferred":
+        if (m := _QEMU_TRANSFERRED_RE.match(text)) is not None:
+            block.qemu_transferred = _size_to_bytes(m[1], m[2])
+    elif kind == "total" and (m := _TAR_TOTAL_RE.match(text)) is not None:
         block.tar_total = int(m[1])
-    # any other INFO line is plugin chatter: ignored on purpose
+    elif kind == "archive" and (m := _ARCHIVE_SIZE_RE.fullmatch(text)) is not None:
+        block.archive_size = _binary_size(m[1], m[2])
 
 
 # --------------------------------------------------------------------------- time conversion
@@ -452,6 +589,26 @@ def _safe_add(start: datetime | None, seconds: int | None) -> datetime | None:
 # --------------------------------------------------------------------------- result building
 
 
+def _compose_error(first: str | None, more: Sequence[str]) -> str | None:
+    """A guest's whole failure message on one line, its cause first.
+
+    vzdump prints ``Backup of VM <id> failed - <first line>`` then one ``ERROR:`` line per further
+    line of the message. When the first line only announces what follows (it ends with ``:`` as
+    in ``API Return-Code: 500 ... because:``, or with `` -``, or is empty), the next lines are
+    the cause and come first, the announcement after `` — ``; otherwise the order is kept.
+    """
+    rest = "; ".join(m for m in more if m)
+    if not rest:
+        return first
+    if not first:
+        text = rest
+    elif first.endswith((":", " -")):
+        text = f"{rest} — {first}"
+    else:
+        text = f"{first} — {rest}"
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 3] + "..."
+
+
 def _freeze_block(
     b: _Block,
     conv: _Localize | None,
@@ -478,7 +635,7 @@ def _freeze_block(
         archive_time = conv(b.archive_local, started)
 
     warnings = list(b.warnings)
-    error = b.error
+    error = _compose_error(b.error, b.error_more)
     result: GuestResult
     if b.failed:
         result = "failure"
@@ -494,6 +651,7 @@ def _freeze_block(
         result = "undetermined"
         if not truncated:
             notes.add(f"VM {b.vmid}: started but neither finished nor failed in the log")
+    transferred, transferred_kind = b.transferred()
     return GuestAttempt(
         vmid=b.vmid,
         guest_type=b.guest_type,
@@ -504,25 +662,34 @@ def _freeze_block(
         archive=b.archive,
         archive_time=archive_time,
         error=error,
-        transferred_bytes=b.transferred(),
+        transferred_bytes=transferred,
         warnings=tuple(warnings),
         mode=b.mode,
         name=b.name,
+        transferred_kind=transferred_kind,
+        archive_bytes=b.archive_size,
+        output=(
+            (*b.output, f"{b.output_dropped} more line(s) omitted")
+            if b.output_dropped
+            else tuple(b.output)
+        ),
     )
 
 
-def _iter_lines(lines: Iterable[str] | str) -> Iterable[str]:
-    """Each input item may itself hold newlines; CR, LF and a leading BOM are dropped."""
+def _split_lines(lines: Iterable[str] | str) -> list[str]:
+    """Each input item may itself hold newlines; a leading BOM is dropped (CRs go with the
+    strip of each line in `_parse`)."""
     source = [lines] if isinstance(lines, str) else lines
-    first = True
+    out: list[str] = []
     for item in source:
         text = item if isinstance(item, str) else str(item)
-        for part in text.split("\n"):
-            part = part.rstrip("\r")
-            if first:
-                part = part.removeprefix("\ufeff")
-                first = False
-            yield part
+        if "\n" in text:
+            out.extend(text.split("\n"))
+        else:
+            out.append(text)
+    if out:
+        out[0] = out[0].removeprefix("\ufeff")
+    return out
 
 
 def parse_task_log(
@@ -564,9 +731,11 @@ def _parse(
 ) -> TaskLogResult:
     notes = _Notes()
     header: JobHeader | None = None
-    skipped: list[int] = []
+    skipped: dict[int, None] = {}  # insertion-ordered set
     blocks: list[_Block] = []
     current: _Block | None = None  # block that receives lines
+    tail: _Block | None = None  # block that just ended: gets the output printed after its end
+    open_warn: list[str] | None = None  # warnings whose last one the next bare lines continue
     job_outcome: JobOutcome | None = None
     job_error: str | None = None
     task_line: str | None = None
@@ -574,14 +743,22 @@ def _parse(
     lock_wait = False
     seen_any = False
 
-    for lineno, raw in enumerate(_iter_lines(lines), start=1):
-        if not raw.strip():
+    for lineno, raw in enumerate(_split_lines(lines), start=1):
+        line = raw.strip()
+        if not line:
             continue
         if task_line is not None:
-            notes.add(f"line {lineno}: text after the TASK line: {_clip(raw)!r}")
+            notes.add(f"line {lineno}: text after the TASK line: {_clip(line)!r}")
             continue
         seen_any = True
-        if (t := _TASK_RE.fullmatch(raw)) is not None:
+        # The level prefix by plain string comparison (no regex): every line pays for this.
+        if line.startswith("INFO:"):
+            level, text = "INFO", line[5:].lstrip()
+        elif line.startswith("ERROR:"):
+            level, text = "ERROR", line[6:].lstrip()
+        elif line.startswith("WARN:"):
+            level, text = "WARN", line[5:].lstrip()
+        elif line.startswith("TASK ") and (t := _TASK_RE.fullmatch(line)) is not None:
             task_line = t[1]
             if t[2] is not None and job_outcome is None:
                 if t[2].strip() == "job errors":
@@ -591,101 +768,120 @@ def _parse(
                     job_error = t[2].strip()
             elif t[2] is None and job_outcome is None and (header is not None or blocks):
                 job_outcome = "finished_ok"
-            current = None
+            current = tail = None
             continue
-        lm = _LEVEL_RE.fullmatch(raw.strip())
-        if lm is None:
-            if lineno == 1 and raw.strip() == "no content":
+        elif open_warn:
+            # log_warn prints a multi-line message with one "WARN:" prefix (PVE 9's EFI
+            # certificate warning): the lines after it, up to the next prefixed line, are its own
+            if len(open_warn[-1]) + len(line) < _MAX_MESSAGE:
+                open_warn[-1] += "\n" + line
+            continue
+        elif (owner := current or tail) is not None:
+            owner.add_output(line)  # output without a level: the guest's, never a result
+            continue
+        else:
+            if lineno == 1 and line == "no content":
                 notes.add("empty task log ('no content')")
-            elif lineno == 1 and raw.startswith("unable to open file"):
-                notes.add(f"task log unavailable: {_clip(raw)}")
+            elif lineno == 1 and line.startswith("unable to open file"):
+                notes.add(f"task log unavailable: {_clip(line)}")
             else:
-                notes.add(f"line {lineno}: unrecognised line: {_clip(raw)!r}")
+                notes.add(f"line {lineno}: unrecognised line: {_clip(line)!r}")
             continue
-        level, msg = lm[1], lm[2]
-        text = msg.strip()
+        open_warn = None
+        space = text.find(" ")
+        head = text if space < 0 else text[:space]
+        kind = _JOB_HEADS.get(head)
 
-        if level == "INFO" and (m := _HEADER_RE.fullmatch(text)) is not None:
-            if header is not None:
-                notes.add(f"line {lineno}: second job header ignored")
-            else:
-                header = _parse_header(m[1], notes)
-            current = None
-            continue
-        if level == "INFO" and (m := _SKIP_RE.fullmatch(text)) is not None:
-            for v in _split_ids(m[1]):
-                if v not in skipped:
-                    skipped.append(v)
-            continue
-        if level == "INFO" and (m := _START_RE.fullmatch(text)) is not None:
-            if current is not None and not current.terminated:
-                notes.add(f"VM {current.vmid}: block ended by the next guest without a result")
-            gtype = m[2]
-            block = _Block(vmid=int(m[1]))
-            if gtype == "qemu":
-                block.guest_type = "qemu"
-            elif gtype == "lxc":
-                block.guest_type = "lxc"
-            elif gtype is not None:
-                notes.add(f"VM {block.vmid}: unknown guest type {_clip(gtype)!r}")
-            blocks.append(block)
-            current = block
-            continue
-        if level == "ERROR" and (m := _FAILED_RE.fullmatch(text)) is not None:
-            vmid = int(m[1])
-            if current is None or current.vmid != vmid:
+        if kind is None:
+            pass
+        elif level == "INFO" and kind == "starting":
+            if (m := _HEADER_RE.fullmatch(text)) is not None:
+                if header is not None:
+                    notes.add(f"line {lineno}: second job header ignored")
+                else:
+                    header = _parse_header(m[1], notes)
+                current = tail = None
+                continue
+        elif level == "INFO" and kind == "skip":
+            if (m := _SKIP_RE.fullmatch(text)) is not None:
+                skipped.update(dict.fromkeys(_split_ids(m[1])))
+                continue
+        elif level == "INFO" and kind == "Starting":
+            if (m := _START_RE.fullmatch(text)) is not None:
                 if current is not None and not current.terminated:
-                    notes.add(f"VM {current.vmid}: block ended by a failure of VM {vmid}")
-                current = _Block(vmid=vmid)
-                blocks.append(current)
-            elif current.finished:
-                notes.add(f"VM {vmid}: failure reported after its Finished line")
-            current.failed = True
-            current.error = m[2].strip()
-            continue
-        if level == "INFO" and (m := _FINISHED_RE.fullmatch(text)) is not None:
-            vmid = int(m[1])
-            if current is None or current.vmid != vmid:
-                notes.add(f"line {lineno}: Finished line for VM {vmid} outside its block")
-                current = _Block(vmid=vmid)
-                blocks.append(current)
-            current.finished = True
-            current.duration_s = int(m[2]) * 3600 + int(m[3]) * 60 + int(m[4])
-            continue
-        if level == "INFO" and (
-            (m := _FINISHED_AT_RE.fullmatch(text)) or (m := _FAILED_AT_RE.fullmatch(text))
-        ):
-            if current is None:
-                notes.add(f"line {lineno}: end time outside a guest block")
-            else:
-                current.ended_local = _naive(m)
-                if current.ended_local is None:
-                    notes.add(f"VM {current.vmid}: invalid end time {_clip(text)!r}")
-                current = None
-            continue
-        if level == "INFO" and _JOB_OK_RE.fullmatch(text):
-            job_outcome = "finished_ok"
-            current = None
-            continue
-        if level == "INFO" and _JOB_ERRORS_RE.fullmatch(text):
-            job_outcome = "finished_errors"
-            current = None
-            continue
-        if level == "ERROR" and (m := _JOB_FAILED_RE.fullmatch(text)) is not None:
-            job_outcome = "failed"
-            job_error = m[1].strip()
-            current = None
+                    notes.add(f"VM {current.vmid}: block ended by the next guest without a result")
+                gtype = m[2]
+                block = _Block(vmid=int(m[1]))
+                if gtype == "qemu":
+                    block.guest_type = "qemu"
+                elif gtype == "lxc":
+                    block.guest_type = "lxc"
+                elif gtype is not None:
+                    notes.add(f"VM {block.vmid}: unknown guest type {_clip(gtype)!r}")
+                blocks.append(block)
+                current, tail = block, None
+                continue
+        elif level == "ERROR" and kind == "Backup":
+            if (m := _FAILED_RE.fullmatch(text)) is not None:
+                vmid = int(m[1])
+                if current is None or current.vmid != vmid:
+                    if current is not None and not current.terminated:
+                        notes.add(f"VM {current.vmid}: block ended by a failure of VM {vmid}")
+                    current = _Block(vmid=vmid)
+                    blocks.append(current)
+                elif current.finished:
+                    notes.add(f"VM {vmid}: failure reported after its Finished line")
+                current.failed = True
+                current.error = m[2].strip()
+                continue
+            if (m := _JOB_FAILED_RE.fullmatch(text)) is not None:
+                job_outcome = "failed"
+                job_error = m[1].strip()
+                current = tail = None
+                continue
+        elif level == "INFO" and kind == "Finished":
+            if (m := _FINISHED_RE.fullmatch(text)) is not None:
+                vmid = int(m[1])
+                if current is None or current.vmid != vmid:
+                    notes.add(f"line {lineno}: Finished line for VM {vmid} outside its block")
+                    current = _Block(vmid=vmid)
+                    blocks.append(current)
+                current.finished = True
+                current.duration_s = int(m[2]) * 3600 + int(m[3]) * 60 + int(m[4])
+                continue
+        elif level == "INFO" and kind in ("Backup", "Failed"):
+            if (m := _FINISHED_AT_RE.fullmatch(text)) or (m := _FAILED_AT_RE.fullmatch(text)):
+                if current is None:
+                    notes.add(f"line {lineno}: end time outside a guest block")
+                else:
+                    current.ended_local = _naive(m)
+                    if current.ended_local is None:
+                        notes.add(f"VM {current.vmid}: invalid end time {_clip(text)!r}")
+                    current, tail = None, current
+                continue
+            if text == _JOB_OK:
+                job_outcome = "finished_ok"
+                current = tail = None
+                continue
+            if text == _JOB_ERRORS:
+                job_outcome = "finished_errors"
+                current = tail = None
+                continue
+        if level == "WARN":
+            open_warn = current.warnings if current is not None else job_warnings
+            open_warn.append(text)
             continue
         if current is not None:
-            _guest_line(current, level, msg, notes)
+            _guest_line(current, level, text, head, notes)
             continue
         # job-level line outside any guest block
-        if level == "WARN":
-            job_warnings.append(text)
-        elif _LOCK_WAIT_RE.match(text):
+        if head == "trying" and _LOCK_WAIT_RE.match(text):
             lock_wait = True
-        elif level == "INFO" and _KNOWN_JOB_LEVEL_RE.match(text):
+        elif level == "INFO" and head in _KNOWN_JOB_LEVEL_HEADS and _KNOWN_JOB_LEVEL_RE.match(text):
             pass
+        elif tail is not None:
+            # after "Backup finished at" / "Failed at": the guest's log-end hook and the like
+            tail.add_output(text if level == "INFO" else f"{level}: {text}")
         else:
             notes.add(
                 f"line {lineno}: unexpected {level} line outside a guest block: {_clip(text)!r}"

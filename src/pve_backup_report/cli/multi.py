@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
 from ..exit_status import ExitStatus
-from ..report.write import atomic_write
+from ..outputs.nagios import cluster_label
+from ..report.counts import summary_counts
+from ..report.write import OutputError, atomic_write
+from .logs import NOTICE
 from .multi_types import ClusterOutcome
+
+log = logging.getLogger("pve_backup_report.cli")
 
 STATUS_NAMES = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}
 
@@ -25,19 +31,12 @@ def _row(outcome: ClusterOutcome) -> dict[str, Any]:
     report = outcome.report
     if report is None:
         return {"env_file": outcome.env_file, "cluster": None, "status": outcome.status}
-    s = report.summary
     return {
         "env_file": outcome.env_file,
-        "cluster": report.cluster.name or report.cluster.api_url,
+        "cluster": cluster_label(report),
         "status": outcome.status,
-        "guests": s.guests_total,
-        "covered_pbs": s.covered_pbs,
-        "covered_other": s.covered_other,
-        "not_covered": s.not_covered,
-        "last_failed": s.last_failed,
-        "stale": s.stale,
-        "anomalies_critical": s.anomalies_critical,
-        "anomalies_warning": s.anomalies_warning,
+        "unknown_cause": report.unknown_cause,
+        **summary_counts(report.summary),  # the report's own counts (counts.py)
         "files": [str(p) for p in outcome.paths],
     }
 
@@ -61,7 +60,7 @@ def combined_markdown(rows: list[dict[str, Any]], generated: datetime) -> str:
 
         name = str(r.get("cluster") or r["env_file"]).replace("|", "\\|")
         lines.append(
-            f"| {name} | {STATUS_NAMES.get(r['status'], '?')} | {cell('guests')} | "
+            f"| {name} | {STATUS_NAMES.get(r['status'], '?')} | {cell('guests_total')} | "
             f"{cell('covered_pbs')} | {cell('not_covered')} | {cell('last_failed')} | "
             f"{cell('stale')} | {cell('anomalies_critical')}/{cell('anomalies_warning')} |"
         )
@@ -76,7 +75,7 @@ def run_clusters(
     outcomes: list[ClusterOutcome] = []
     worst = 0
     for env_file in env_files:
-        err.write(f"== cluster from {env_file}\n")
+        log.log(NOTICE, "== cluster from %s", env_file)
         before = len(outcomes)
         code = run_one(args, env_file, out, err, file_wins=True, outcomes=outcomes)
         if len(outcomes) == before:  # diagnostics mode or a failure before the report
@@ -91,11 +90,16 @@ def run_clusters(
         out.write("\n" + markdown)
     if str(args.output_dir) != "-":
         folder = Path(args.output_dir)
-        folder.mkdir(parents=True, exist_ok=True)
         stamp = generated.strftime("%Y%m%d-%H%M%S")
         data = {"generated_at": generated.isoformat(), "status": worst, "clusters": rows}
         for suffix, text in (("json", json.dumps(data, indent=2)), ("md", markdown)):
             path = folder / f"pve-backup-report_combined_{stamp}.{suffix}"
-            atomic_write(path, text.encode())
-            err.write(f"written: {path}\n")
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                atomic_write(path, text.encode())
+            except OSError as error:  # an output not written: UNKNOWN, like a report file
+                log.error("combined summary: %s", OutputError(path, error).line())
+                worst = int(ExitStatus.UNKNOWN)
+                continue
+            log.log(NOTICE, "written: %s", path)
     return int(ExitStatus(min(worst, 3)))

@@ -99,8 +99,8 @@ def lxc_disks(config: dict[str, Any]) -> tuple[Disk, ...]:
 
 
 def apply_config(guest: Guest, config: dict[str, Any]) -> Guest:
-    notes = config.get("description")
-    note_text = notes.rstrip("\n") if isinstance(notes, str) and notes.strip() else None
+    notes = as_str(config.get("description"))
+    note_text = notes.rstrip("\n") if notes is not None else None
     disks = qemu_disks(config) if guest.type == "qemu" else lxc_disks(config)
     name_key = "name" if guest.type == "qemu" else "hostname"
     name = guest.name or as_str(config.get(name_key))

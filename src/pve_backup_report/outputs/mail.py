@@ -26,30 +26,24 @@ from typing import Literal
 
 from pydantic import SecretStr
 
-from ..config import ConfigError, parse_int
+from ..api.tls import load_ca_bundle
+from ..config import MAIL_VARIABLES, ConfigError, parse_int
+from ..errors import ReportError
 from ..report.i18n import LANGUAGES, NNBSP
 from ..report.model import Report
 from ..report.render_html import render_html
 from ..report.render_text import render_text
-from .nagios import cluster_label, other_attention
+from .nagios import cluster_label
 
 Security = Literal["starttls", "ssl", "none"]
 SECURITY_MODES: tuple[Security, ...] = ("starttls", "ssl", "none")
 DEFAULT_PORTS: dict[Security, int] = {"starttls": 587, "ssl": 465, "none": 25}
-MAIL_VARIABLES = (
-    "SMTP_HOST",
-    "SMTP_PORT",
-    "SMTP_SECURITY",
-    "SMTP_USER",
-    "SMTP_PASSWORD",
-    "SMTP_CA_BUNDLE",
-    "MAIL_FROM",
-    "MAIL_TO",
-)
 
 
-class MailDeliveryError(Exception):
+class MailDeliveryError(ReportError):
     """The digest could not be built or delivered. The message is safe to print and log."""
+
+    label = "e-mail not delivered"
 
 
 @dataclass(frozen=True)
@@ -120,6 +114,14 @@ def load_mail_settings(env: Mapping[str, str]) -> MailSettings | None:
     ca_bundle = Path(ca_text).expanduser() if ca_text else None
     if ca_bundle is not None and not ca_bundle.is_file():
         raise ConfigError("SMTP_CA_BUNDLE", "expected the path of a readable PEM file")
+    if ca_bundle is not None:
+        try:
+            load_ca_bundle(ca_bundle)
+        except ValueError:
+            raise ConfigError(
+                "SMTP_CA_BUNDLE",
+                f"{ca_bundle} is not a PEM CA bundle (expected -----BEGIN CERTIFICATE-----)",
+            ) from None
     sender_text = _get(env, "MAIL_FROM")
     if sender_text is None:
         raise ConfigError("MAIL_FROM", "required to send e-mail")
@@ -156,6 +158,7 @@ _SUBJECT = {
         "other": ("{n} other warning", "{n} other warnings"),
         "anomalies": ("{n} critical anomaly", "{n} critical anomalies"),
         "ok": ("{n} OK", "{n} OK"),
+        "unknown": "UNKNOWN",
     },
     "fr": {
         "prefix": "[Sauvegarde PVE]",
@@ -166,6 +169,7 @@ _SUBJECT = {
         "other": ("{n} autre avertissement", "{n} autres avertissements"),
         "anomalies": ("{n} anomalie critique", "{n} anomalies critiques"),
         "ok": ("{n} OK", "{n} OK"),
+        "unknown": "INCONNU",
     },
 }
 
@@ -182,7 +186,8 @@ def _one_line(text: str) -> str:
 
 
 def subject(report: Report, lang: str | None = None) -> str:
-    """`[PVE backup] cluster1: 2 not covered, 1 failed, 97 OK`.
+    """`[PVE backup] cluster1: 2 not covered, 1 failed, 97 OK`; when the cluster could not be
+    read, `[PVE backup] cluster1: UNKNOWN — <cause>` instead of counts.
 
     Zero counts are left out except OK. `failed` and `stale` are only counted when evidence
     was collected. `other warnings` are guests that need attention for another reason only
@@ -193,9 +198,14 @@ def subject(report: Report, lang: str | None = None) -> str:
     lang = lang or report.lang
     if lang not in _SUBJECT:
         raise ValueError(f"unsupported report language {lang!r}; use one of {LANGUAGES}")
+    words = _SUBJECT[lang]
+    if report.unknown_cause is not None:  # never counts that would read as an all-clear
+        return _one_line(
+            f"{words['prefix']} {cluster_label(report)}{words['sep']} "
+            f"{words['unknown']} — {report.unknown_cause}"
+        )
     s = report.summary
-    other = other_attention(report)
-    ok = sum(1 for g in report.guests if g.attention_level is None)
+    other, ok = s.other, s.ok  # counts.py defines both
     counts = [
         ("not_covered", s.not_covered),
         ("failed", s.last_failed or 0),
@@ -206,7 +216,6 @@ def subject(report: Report, lang: str | None = None) -> str:
     parts.append(_plural(lang, "ok", ok))
     if s.anomalies_critical:
         parts.append(_plural(lang, "anomalies", s.anomalies_critical))
-    words = _SUBJECT[lang]
     return _one_line(f"{words['prefix']} {cluster_label(report)}{words['sep']} {', '.join(parts)}")
 
 

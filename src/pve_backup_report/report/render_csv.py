@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 
+from ..sanitize import strip_controls
 from .model import GuestRow, Report
 from .notes import notes_plain
 from .pbs_text import verify_state
@@ -34,6 +35,7 @@ COLUMNS = (
     "latest_ended_at",
     "latest_duration_s",
     "latest_size_bytes",
+    "latest_size_kind",
     "latest_storage",
     "latest_error",
     "last_success_at",
@@ -81,6 +83,7 @@ def _row(g: GuestRow) -> list[str]:
         lb.ended_at.isoformat() if lb and lb.ended_at else "",
         opt(lb.duration_s if lb else None),
         opt(lb.size_bytes if lb else None),
+        opt(lb.size_kind if lb else None),
         _text(lb.storage if lb else None),
         _text(lb.error if lb else None),
         success_at.isoformat() if success_at else "",
@@ -102,4 +105,5 @@ def render_csv(report: Report) -> str:
     writer.writerow(COLUMNS)
     for g in report.guests:
         writer.writerow(_row(g))
-    return buffer.getvalue()
+    # safety net (see `sanitize`): quoted cells may hold tab and line breaks, nothing else
+    return strip_controls(buffer.getvalue(), "\t\n\r")

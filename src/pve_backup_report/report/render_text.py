@@ -4,6 +4,7 @@ attention. Meant to be read in an SSH session or a cron mail; the full detail is
 
 from __future__ import annotations
 
+from ..sanitize import strip_controls
 from .history_view import HistoryView
 from .i18n import Translator, zone_label
 from .model import GuestRow, Report
@@ -29,8 +30,12 @@ def _guest_line(tr: Translator, g: GuestRow) -> list[str]:
     )
     lines = [clip(head, WIDTH + 40)]
     detail = list(g.explanation_text[:3])
-    if g.latest_backup is not None and g.latest_backup.error:
-        detail.append(g.latest_backup.error)
+    lb = g.latest_backup
+    if lb is not None and lb.error:
+        detail.append(lb.error)
+    if lb is not None and lb.size_bytes is not None and lb.size_kind is not None:
+        kind = tr.t(f"size_kind.{lb.size_kind}")
+        detail.append(tr.t("text.size", size=tr.size(lb.size_bytes), kind=kind))
     if any(r.startswith("pbs_") for r in g.attention):
         c = pbs_cell(tr, g, True)
         where = c.lines[0] if c.lines else ""
@@ -75,14 +80,17 @@ def render_text(report: Report) -> str:
     when = f"{tr.datetime(report.generated_at)} {zone_label(report.generated_at)}"
     cluster = visible(report.cluster.name or tr.t("value.not_specified"))
     na = tr.t("value.not_collected")
-    lines = [
-        tr.t("text.title", cluster=cluster, when=when),
+    lines = [tr.t("text.title", cluster=cluster, when=when)]
+    if report.unknown_cause is not None:  # first, before any figure that could reassure
+        lines.append(visible(tr.t("status.unknown_cause", cause=report.unknown_cause)))
+    lines += [
         tr.t(
             "text.counts",
             total=tr.number(s.guests_total),
             pbs=tr.number(s.covered_pbs),
             other=tr.number(s.covered_other),
             not_covered=tr.number(s.not_covered),
+            disabled=tr.number(s.disabled_only),
             excluded=tr.number(s.excluded_opted_out),
             indeterminate=tr.number(s.indeterminate),
         ),
@@ -110,6 +118,8 @@ def render_text(report: Report) -> str:
             lines.extend(_guest_line(tr, g))
         if len(rows) > MAX_ITEMS:
             lines.append("  " + tr.t("text.more", n=tr.number(len(rows) - MAX_ITEMS)))
+    elif report.unknown_cause is not None:
+        lines.append(tr.t("attention.unknown"))
     else:
         lines.append(tr.t("attention.none"))
     lines += ["", *_changes(tr, report.history)]
@@ -124,4 +134,4 @@ def render_text(report: Report) -> str:
         if len(serious) > MAX_ITEMS:
             lines.append("  " + tr.t("text.more", n=tr.number(len(serious) - MAX_ITEMS)))
     lines += ["", tr.t("text.status", status=report_exit_status(report).name)]
-    return "\n".join(lines) + "\n"
+    return strip_controls("\n".join(lines) + "\n", "\t\n")  # safety net, see `sanitize`
