@@ -157,19 +157,23 @@ def collection_failure(inventory: Inventory) -> str | None:
     the job list were both read. Without either, no verdict can be trusted (unknown is not
     zero): the report is UNKNOWN and this line is shown at the top of every output.
 
-    A failed read carries the collector's own code; an answer of the wrong shape carries
-    `unexpected_response` with the collector's component: both count."""
+    Whether a list is lost comes from the inventory itself (`unreadable`, jobs None); the
+    anomaly only words it. A failed read carries the collector's own code; an answer of the
+    wrong shape carries `unexpected_response` with the collector's component and the list's
+    (critical) severity: a guest *configuration* of the wrong shape, same component but a
+    warning, loses one guest's notes, not the guest list."""
+    lost = {"guests": "guests" in inventory.unreadable, "jobs": inventory.jobs is None}
     for component, (code, what) in _UNREADABLE.items():
+        if not lost[component]:
+            continue
         for a in inventory.anomalies:
-            if a.code == code or (a.code == "unexpected_response" and a.component == component):
+            unusable = a.code == "unexpected_response" and a.component == component
+            if a.code == code or (unusable and a.severity is Severity.CRITICAL):
                 endpoint = a.details.get("endpoint")
                 reason = a.details.get("error_message") or a.message
                 where = f" ({endpoint})" if endpoint else ""
                 return f"cannot read {what}{where}: {reason}"
-    if "guests" in inventory.unreadable:
-        return "cannot read the guest list"
-    if inventory.jobs is None:
-        return "cannot read the backup job list"
+        return f"cannot read {what}"
     return None
 
 
