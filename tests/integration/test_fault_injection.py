@@ -320,6 +320,10 @@ def test_fault(
     assert expected in details, details
     code, severity = family.expected(kind)
     assert (code, severity) in {(a["code"], a["severity"]) for a in named}
+    if family.server == "pbs":  # a backup-server anomaly names the server (and datastore)
+        assert {a["details"].get("server") for a in named} == {"pbs1"}
+        if "{store}" in family.endpoint:
+            assert {a["details"].get("datastore") for a in named} == {"store1"}
     assert "Traceback" not in outcome.err
 
     # exit 3 exactly when the guest or job list is unknown; else the baseline's warnings (1),
