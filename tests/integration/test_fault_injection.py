@@ -326,6 +326,10 @@ def test_fault(
             assert {a["details"].get("datastore") for a in named} == {"store1"}
     assert "Traceback" not in outcome.err
 
+    if family.name == "PBS prune jobs":  # unknown prune jobs are not "no prune job"
+        assert "pbs_no_retention" in {a["code"] for a in baseline.anomalies}
+        assert "pbs_no_retention" not in {a["code"] for a in outcome.anomalies}
+
     # exit 3 exactly when the guest or job list is unknown; else the baseline's warnings (1),
     # or 2 when the failure itself is critical
     if family.unknown:

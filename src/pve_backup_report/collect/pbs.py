@@ -218,6 +218,8 @@ async def collect_pbs_server(
             for s in names
         )
     )
+    if prune is None:  # prune jobs unknown: never claim that no retention applies
+        result.jobs_visible.clear()
     retention = [
         p for i in col.items(prune, "/admin/prune") if (p := parse_prune_job(i, name)) is not None
     ]
