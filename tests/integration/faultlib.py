@@ -31,7 +31,7 @@ from pve_backup_report.simulator.server import SimulatorServer
 
 from .scenario_faults import NOW_DT, PBS_SECRET, PVE_SECRET
 
-TIMEOUT = "0.5"  # seconds: a hanging endpoint costs this much, once (timeouts are not retried)
+TIMEOUT = "1"  # seconds: a hanging endpoint costs this much, once (timeouts are not retried)
 
 
 @dataclass
