@@ -326,6 +326,9 @@ def test_fault(
             assert {a["details"].get("datastore") for a in named} == {"store1"}
     assert "Traceback" not in outcome.err
 
+    if family.name == "PBS verification jobs":  # unknown verify jobs are not "no verify job"
+        said = [a["message"] for a in outcome.anomalies if a["code"] == "pbs_not_verified"]
+        assert said and not [m for m in said if "no verification job" in m]
     if family.name == "PBS prune jobs":  # unknown prune jobs are not "no prune job"
         assert "pbs_no_retention" in {a["code"] for a in baseline.anomalies}
         assert "pbs_no_retention" not in {a["code"] for a in outcome.anomalies}
