@@ -211,7 +211,8 @@ BackupResult = Literal["success", "warning", "failure", "running", "undetermined
 # new data the backup client uploaded before compression (``had to backup``), or tar's stream
 # before compression (``Total bytes written``).
 SizeKind = Literal["archive", "transferred", "uploaded", "tar_stream"]
-FreshnessStatus = Literal["fresh", "stale", "no_success", "not_applicable"]
+# unknown: no success found, but the history that could hold one was not (all) readable
+FreshnessStatus = Literal["fresh", "stale", "no_success", "not_applicable", "unknown"]
 
 
 @dataclass(frozen=True)

@@ -287,6 +287,7 @@ async def collect_evidence(
         global_max_age_hours,
         tag_max_age,
         pool_max_age,
+        frozenset(n for n, h in history.nodes.items() if not h.read),
     )
     missed = find_missed_runs(
         inventory.jobs or (),

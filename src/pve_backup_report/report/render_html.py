@@ -46,7 +46,13 @@ VERDICT_CLASS = {
     Verdict.DISABLED_ONLY.value: "bad",
     Verdict.NOT_COVERED.value: "bad",
 }
-FRESH_CLASS = {"fresh": "ok", "stale": "warn", "no_success": "bad", "not_applicable": "muted"}
+FRESH_CLASS = {
+    "fresh": "ok",
+    "stale": "warn",
+    "no_success": "bad",
+    "not_applicable": "muted",
+    "unknown": "muted",
+}
 SEVERITY_CLASS = {"critical": "bad", "warning": "warn", "info": "info"}
 GC_CLASS = {
     "ok": "ok",
