@@ -273,6 +273,7 @@ def test_fault_free_baseline(baseline: Outcome) -> None:
         assert (result, freshness) == ("success", "fresh")
         assert success is not None and snapshot is not None
     assert baseline.runs == 1 and len(baseline.cache) == 2  # the two task logs
+    assert set(baseline.configs) == set(EXPECTED_VERDICTS)  # five guest configurations
 
 
 CASES = [
@@ -355,6 +356,10 @@ def test_fault(
     # the history and the cache hold nothing a fault-free run would not write
     for upid, payload in outcome.cache.items():
         assert_same_or_other_key(baseline.cache[upid], payload)
+    for vmid, payload in outcome.configs.items():  # guest configurations: only what was read
+        assert baseline.configs[vmid] == payload
+    if family.name == "guest configuration":
+        assert 100 not in outcome.configs and len(outcome.configs) == len(baseline.configs) - 1
     if outcome.cache != baseline.cache or family.name in FEEDS_CACHE:
         again = run(sims, db, tmp_path / "out", monkeypatch)
         assert again.verdicts() == before
