@@ -20,8 +20,8 @@ schedules only to guests selected by at least one enabled job. Guests opted out,
 by no enabled job, are ``not_applicable``. A guest with a threshold and no success in the
 inspected history is ``no_success``, or ``unknown`` when that history is incomplete for it (its
 latest attempt is ``undetermined`` — a task log that could not be read or was cut — or its
-node's task list could not be read): unknown is not "no success". The age is measured from
-the *start* of the last success (the snapshot's point in time), not its end.
+node is offline or its task list could not be read): unknown is not "no success". The age is
+measured from the *start* of the last success (the snapshot's point in time), not its end.
 
 ``next_run`` is the earliest next run, after ``now``, among the enabled jobs selecting the guest.
 """
