@@ -339,3 +339,15 @@ def test_history_with_a_missing_env_file_names_it(cli: Cli, tmp_path: Path) -> N
         3,
         [f"configuration error: --env-file: {missing}: no such file"],
     )
+
+
+def test_misspelt_required_variable_is_explained_before_the_error(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        "PVE_HOSTNAME=pve1.example.com\nPVE_API_TOKEN_ID=a@pve!b\nPVE_API_TOKEN_SECRET=x\n"
+    )
+    result = cli(["--check-api"], {})
+    assert result.code == 3
+    assert result.err.splitlines() == [
+        "WARNING: PVE_HOSTNAME (in .env): unknown setting, ignored; did you mean PVE_HOST?",
+        "configuration error: PVE_HOST: required: host, host:port or https://host[:port]",
+    ]
