@@ -177,16 +177,18 @@ def run(
 
 def _check_api(settings: Settings, pbs: list[PbsSettings], out: IO[str]) -> int:
     from ..diagnostics.check_api import ProbeResult, check_api, print_check
-    from ..diagnostics.pbs_check import check_pbs
     from .client_config import client_config
 
     async def probes() -> list[ProbeResult]:
         from ..api.client import ReadOnlyClient
 
         async with ReadOnlyClient(client_config(settings.pve)) as client:
-            results = await check_api(client, settings.pve.backup_jobs_endpoint)
-        results += await check_pbs(pbs, timeout=settings.pve.timeout)
-        return list(results)
+            results = list(await check_api(client, settings.pve.backup_jobs_endpoint))
+        if pbs:  # the PBS collectors are only imported when a PBS is configured
+            from ..diagnostics.pbs_check import check_pbs
+
+            results += await check_pbs(pbs, timeout=settings.pve.timeout)
+        return results
 
     results = asyncio.run(probes())
     return int(print_check(results, out))
