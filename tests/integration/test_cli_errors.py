@@ -351,3 +351,20 @@ def test_misspelt_required_variable_is_explained_before_the_error(cli: Cli, tmp_
         "WARNING: PVE_HOSTNAME (in .env): unknown setting, ignored; did you mean PVE_HOST?",
         "configuration error: PVE_HOST: required: host, host:port or https://host[:port]",
     ]
+
+
+def test_missing_pdf_engine_exits_3_with_the_install_hint_after_the_other_files(
+    start_sim: Start, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pve_backup_report.report import render_pdf
+
+    def missing() -> None:
+        raise render_pdf.PdfUnavailableError(render_pdf.INSTALL_HINT)
+
+    monkeypatch.setattr(render_pdf, "_weasyprint", missing)
+    sim = start_sim(scenario())
+    result = cli(["--no-history", "--format", "pdf,json", "--output-dir", str(tmp_path)], sim.env())
+    assert result.code == 3  # was 1 (WARNING): a report not written is not a finding
+    assert len(list(tmp_path.glob("*.json"))) == 1 and not list(tmp_path.glob("*.pdf"))
+    errors = [line for line in result.err.splitlines() if not line.startswith("written: ")]
+    assert errors == [f"pdf: {render_pdf.INSTALL_HINT}"]
