@@ -187,6 +187,8 @@ def test_unwritable_output_exits_3_after_writing_the_rest(
         sim.env(),
     )
     assert check.code == 3
+    prom = tmp_path / "pve-backup-report.prom"
+    assert check.out.splitlines()[-1] == f"UNKNOWN: prometheus: cannot write {prom}: Is a directory"
 
 
 MAIL = {"SMTP_HOST": "127.0.0.1", "SMTP_SECURITY": "none", "MAIL_FROM": "r@example.com"}

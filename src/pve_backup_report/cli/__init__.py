@@ -156,8 +156,11 @@ def run(
     if args.check:
         code = modes.nagios(args, run_data, report, out)
         if args.format:
-            _, write_status = modes.write_outputs(args, run_data, report, out)
+            failures: list[str] = []
+            _, write_status = modes.write_outputs(args, run_data, report, out, failures)
             code = max(code, int(write_status))
+            for line in failures:  # long output: whoever is on call sees why it is UNKNOWN
+                out.write(f"UNKNOWN: {line}\n")
         return code
     status = modes.run_status(run_data, report)
     clock = time.monotonic()
