@@ -156,8 +156,11 @@ def run(
     if args.check:
         code = modes.nagios(args, run_data, report, out)
         if args.format:
-            _, write_status = modes.write_outputs(args, run_data, report, out)
+            failures: list[str] = []
+            _, write_status = modes.write_outputs(args, run_data, report, out, failures)
             code = max(code, int(write_status))
+            for line in failures:  # long output: whoever is on call sees why it is UNKNOWN
+                out.write(f"UNKNOWN: {line}\n")
         return code
     status = modes.run_status(run_data, report)
     clock = time.monotonic()
@@ -276,17 +279,23 @@ def run_one(
     """Load one cluster's settings and run the selected mode. An expected failure ends this
     cluster with exit 3 (the next cluster of a multi-cluster run still runs)."""
     try:
+        # misspelt names first: `PVE_HOSTNAME` explains the `PVE_HOST: required` that follows
+        _announce(_unknown_settings(env_file))
         settings = load_settings(env_file, file_wins=file_wins)
         env = pbs_environment(env_file, file_wins=file_wins)
         pbs, warnings = load_pbs_settings(env)
         mail = mail_settings(env) if args.send_mail else None
-        for warning in [*_unknown_settings(env_file), *warnings]:
-            if warning not in _ANNOUNCED:  # several clusters share one environment: once
-                _ANNOUNCED.add(warning)
-                log.warning("%s", warning)
+        _announce(warnings)
         return run(args, settings, out, err, pbs, env_file=env_file, outcomes=outcomes, mail=mail)
     except ReportError as error:  # ApiError: only if a layer forgot to make it an anomaly
         return _fail(error.line(), args.check, out)
+
+
+def _announce(warnings: list[str]) -> None:
+    for warning in warnings:
+        if warning not in _ANNOUNCED:  # several clusters share one environment: once
+            _ANNOUNCED.add(warning)
+            log.warning("%s", warning)
 
 
 def _unknown_settings(env_file: Path | None) -> list[str]:

@@ -145,11 +145,17 @@ def nagios(args: argparse.Namespace, run: RunData, report: Report, out: IO[str])
 
 
 def write_outputs(
-    args: argparse.Namespace, run: RunData, report: Report, out: IO[str]
+    args: argparse.Namespace,
+    run: RunData,
+    report: Report,
+    out: IO[str],
+    failures: list[str] | None = None,
 ) -> tuple[list[Path], ExitStatus]:
     """Write every requested output, each on its own. One that cannot be written is an
-    error line and makes the status UNKNOWN (3): the tool could not do its job, which is
-    not a finding about backups (1/2) and must fail the systemd unit and alert cron."""
+    error line (also appended to `failures`) and makes the status UNKNOWN (3): the tool
+    could not do its job, which is not a finding about backups (1/2) and must fail the
+    systemd unit and alert cron."""
+    failed: list[str] = [] if failures is None else failures
     to_stdout = str(args.output_dir) == "-"
     formats = list(args.format or (["html"] if to_stdout else ["pdf", "html"]))
     if args.generate_pdf and "pdf" not in formats:
@@ -165,14 +171,16 @@ def write_outputs(
             write_textfile(target, prometheus_text(report, run.duration_s, run.requests))
             paths.append(target)
         except OSError as error:  # error.filename may be the temporary file: name the real one
-            log.error("prometheus: %s", OutputError(target, error).line())
+            failed.append(f"prometheus: {OutputError(target, error).line()}")
+            log.error("%s", failed[-1])
             status = ExitStatus.UNKNOWN
     if formats:
         errors: dict[str, Exception] = {}
         paths += write_reports(report, formats, output_dir, out, errors=errors)
         for fmt, problem in errors.items():
             text = problem.line() if isinstance(problem, ReportError) else one_line(problem)
-            log.error("%s: %s", fmt, text)
+            failed.append(f"{fmt}: {text}")
+            log.error("%s", failed[-1])
             status = ExitStatus.UNKNOWN
     for path in paths:
         if str(path) != "-":

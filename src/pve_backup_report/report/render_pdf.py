@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ..errors import ReportError
 from .model import Report
 from .render_html import render_html
 
@@ -20,12 +21,16 @@ INSTALL_HINT = (
 )
 
 
-class PdfUnavailableError(RuntimeError):
+class PdfUnavailableError(ReportError, RuntimeError):
     """WeasyPrint or its system libraries are missing; `str()` is the install hint."""
 
+    label = ""
 
-class PdfRenderError(RuntimeError):
+
+class PdfRenderError(ReportError, RuntimeError):
     """WeasyPrint is there but failed on this report."""
+
+    label = ""
 
 
 def _weasyprint() -> Any:

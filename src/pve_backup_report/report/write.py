@@ -49,8 +49,10 @@ class OutputError(ReportError):
         super().__init__(f"cannot write {path}: {reason}")
 
 
-class ReportWriteError(RuntimeError):
+class ReportWriteError(ReportError, RuntimeError):
     """Some formats could not be written; `written` lists the files that were."""
+
+    label = ""
 
     def __init__(self, errors: dict[str, Exception], written: list[Path]) -> None:
         self.errors = errors
