@@ -272,11 +272,11 @@ def _naive(m: re.Match[str]) -> datetime | None:
 
 def _split_ids(text: str) -> tuple[int, ...]:
     """Integers from a ``1, 2;3 4`` style list; non-numeric items are skipped."""
-    out: list[int] = []
+    seen: dict[int, None] = {}  # ordered and O(1) membership: exclude lists can be long
     for part in re.split(r"[\s,;]+", text):
-        if part.isascii() and part.isdigit() and len(part) <= 15 and int(part) not in out:
-            out.append(int(part))
-    return tuple(out)
+        if part.isascii() and part.isdigit() and len(part) <= 15:
+            seen.setdefault(int(part), None)
+    return tuple(seen)
 
 
 def _parse_header(cmdline: str, notes: _Notes) -> JobHeader:
