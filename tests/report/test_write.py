@@ -35,9 +35,9 @@ def test_cluster_name_is_sanitised() -> None:
     from dataclasses import replace
 
     report = build()
-    odd = replace(report, cluster=replace(report.cluster, name="../a b/<c>"))
+    odd = replace(report, cluster=replace(report.cluster, name="../a b/<c>", label="../a b/<c>"))
     assert base_name(odd) == "pve-backup-report_a-b-c_20261126-093000"
-    none = replace(report, cluster=replace(report.cluster, name=None))
+    none = replace(report, cluster=replace(report.cluster, name=None, label=""))
     assert base_name(none).startswith("pve-backup-report_cluster_")
 
 

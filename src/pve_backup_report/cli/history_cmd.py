@@ -17,6 +17,7 @@ from ..history.store import (
     RunRecord,
     default_history_path,
 )
+from ..outputs.nagios import cluster_label
 from ..report.history_records import anomaly_records, guest_records, run_summary, stored_counts
 from ..report.history_view import GRID_DAYS, TREND_RUNS, HistorySource
 from ..report.model import Report
@@ -36,7 +37,7 @@ def record(settings: Settings, report: Report, exit_code: int, started_at: datet
     anomalies = anomaly_records(report)
     summary = run_summary(report)
     run = RunRecord(
-        cluster=report.cluster.name or report.cluster.api_url,
+        cluster=cluster_label(report),  # the identity, not the host that answered
         started_at=started_at,
         finished_at=datetime.now().astimezone(),
         tool_version=report.tool_version,

@@ -16,7 +16,7 @@ from ..diagnostics.coverage_view import coverage_json, render_coverage
 from ..diagnostics.inventory_view import inventory_json, render_inventory
 from ..diagnostics.pbs_view import pbs_inventory_json, render_pbs_inventory
 from ..exit_status import ExitStatus, from_anomalies
-from ..outputs.nagios import nagios_output, parse_thresholds
+from ..outputs.nagios import cluster_label, nagios_output, parse_thresholds
 from ..outputs.prometheus import prometheus_text, write_textfile
 from ..report.build import build_report
 from ..report.history_records import with_history
@@ -110,7 +110,7 @@ def make_report(
     if history and not run.verdicts_unknown:
         from .history_cmd import load_history
 
-        cluster = report.cluster.name or report.cluster.api_url
+        cluster = cluster_label(report)
         source = load_history(settings, cluster, report.generated_at)
         if source is not None:
             report = with_history(report, source)

@@ -33,13 +33,16 @@ def normalize_node(item: dict[str, Any]) -> Node | None:
 
 
 def cluster_name_from_status(data: Any) -> str | None:
-    """`/cluster/status` has one `type: cluster` entry (none on a standalone node)."""
+    """`/cluster/status` has one `type: cluster` entry; a standalone node has none and lists
+    only itself (`type: node`): its name is then the identity."""
     if not isinstance(data, list):
         return None
-    for item in data:
-        if isinstance(item, dict) and item.get("type") == "cluster":
+    items = [item for item in data if isinstance(item, dict)]
+    for item in items:
+        if item.get("type") == "cluster":
             return as_str(item.get("name"))
-    return None
+    nodes = [item for item in items if item.get("type") == "node"]
+    return as_str(nodes[0].get("name")) if len(nodes) == 1 else None
 
 
 async def collect_version(col: Collector) -> VersionInfo | None:

@@ -118,7 +118,10 @@ def parse_thresholds(
 
 
 def cluster_label(report: Report) -> str:
-    """The cluster's name, else the API host: something that tells two clusters apart."""
+    """The cluster's identity (`ClusterInfo.label`, see `Inventory.cluster_label`); reports
+    built by hand without one fall back to the name, else the API host."""
+    if report.cluster.label:
+        return report.cluster.label
     if report.cluster.name:
         return report.cluster.name
     try:

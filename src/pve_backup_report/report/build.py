@@ -185,6 +185,7 @@ def _cluster(inv: Inventory) -> ClusterInfo:
         pve_release=inv.version.release if inv.version else None,
         nodes=tuple(NodeRow(n.name, n.status, n.timezone) for n in inv.nodes),
         jobs_readable=inv.jobs is not None,
+        label=inv.cluster_label,
     )
 
 

@@ -146,7 +146,7 @@ def context(report: Report, variant: Variant) -> dict[str, Any]:
         "letters": {state: tr.t(f"letter.{state}") for state in CELL_STATES},
         "CHUNK": PRINT_CHUNK,
         "GRID_MAX": PRINT_GRID_MAX,
-        "cluster_name": report.cluster.name or tr.t("value.not_specified"),
+        "cluster_name": report.cluster.label or report.cluster.name or tr.t("value.not_specified"),
         "pbs": pbs,
         "dtz": lambda value: tr.datetime(value, with_zone=True),
         "ns_label": lambda ns: namespace(tr, ns),

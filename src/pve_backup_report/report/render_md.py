@@ -223,7 +223,7 @@ def render_md(report: Report) -> str:
     tr = Translator(report.lang, report.generated_at.tzinfo)
     s = report.summary
     when = f"{tr.datetime(report.generated_at)} {zone_label(report.generated_at)}"
-    cluster = cell(report.cluster.name or tr.t("value.not_specified"))
+    cluster = cell(report.cluster.label or report.cluster.name or tr.t("value.not_specified"))
     na = tr.t("value.not_collected")
     lines = [
         f"# {tr.t('report.title')} — {cluster}",

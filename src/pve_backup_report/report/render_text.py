@@ -73,7 +73,7 @@ def render_text(report: Report) -> str:
     tr = Translator(report.lang, report.generated_at.tzinfo)
     s = report.summary
     when = f"{tr.datetime(report.generated_at)} {zone_label(report.generated_at)}"
-    cluster = visible(report.cluster.name or tr.t("value.not_specified"))
+    cluster = visible(report.cluster.label or report.cluster.name or tr.t("value.not_specified"))
     na = tr.t("value.not_collected")
     lines = [tr.t("text.title", cluster=cluster, when=when)]
     if report.unknown_cause is not None:  # first, before any figure that could reassure
