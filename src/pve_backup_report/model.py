@@ -307,7 +307,7 @@ class GuestPbs:
 
     vmid: int
     latest_snapshot: PbsSnapshot | None = None
-    restore_points: int = 0
+    restore_points: int | None = 0  # None: a location could not be listed completely
     oldest_snapshot_time: datetime | None = None
     retention: RetentionPolicy | None = None  # None: no known policy
     other_namespaces: tuple[str, ...] = ()  # snapshots of this guest found elsewhere

@@ -18,6 +18,7 @@ from ..api.errors import ApiError
 from ..config import ConfigError, Settings, load_settings
 from ..config_pbs import PbsSettings, load_pbs_settings, pbs_environment
 from ..exit_status import ExitStatus
+from ..outputs.prometheus import ClusterRun
 from ..report.model import Report
 from .args import build_parser
 from .logs import setup_logging
@@ -111,17 +112,28 @@ def run(
     # --dump-coverage only needs the report for its exit status: no history read for it
     history = not args.no_history and not args.dump_coverage
     report = modes.make_report(run_data, settings, lang, now, history=history)
-    if args.dump_coverage:
-        return modes.dump_coverage(args, run_data, report, out)
-    if args.dump_report_data:
-        return modes.dump_report_data(run_data, report, out)
+    if args.dump_coverage or args.dump_report_data:
+        if args.dump_coverage:
+            code = modes.dump_coverage(args, run_data, report, out)
+        else:
+            code = modes.dump_report_data(run_data, report, out)
+        if outcomes is not None:
+            outcomes.append(ClusterOutcome(str(env_file or ".env"), report, code))
+        return code
+    metrics: list[ClusterRun] | None = [] if outcomes is not None else None
     if args.check:
         code = modes.nagios(args, run_data, report, out)
         if args.format:
-            modes.write_outputs(args, run_data, report, out, err)
+            modes.write_outputs(args, run_data, report, out, err, prometheus_runs=metrics)
+        if outcomes is not None:
+            outcomes.append(
+                ClusterOutcome(str(env_file or ".env"), report, code, [], metrics or [])
+            )
         return code
     status = modes.run_status(run_data, report)
-    paths, write_status = modes.write_outputs(args, run_data, report, out, err)
+    paths, write_status = modes.write_outputs(
+        args, run_data, report, out, err, prometheus_runs=metrics
+    )
     status = max(status, write_status)
     if args.send_mail:
         status = max(status, _send_mail(env_file, report, paths, err))
@@ -130,7 +142,9 @@ def run(
 
         record(settings, report, int(status), run_data.started_at)
     if outcomes is not None:
-        outcomes.append(ClusterOutcome(str(env_file or ".env"), report, int(status), paths))
+        outcomes.append(
+            ClusterOutcome(str(env_file or ".env"), report, int(status), paths, metrics or [])
+        )
     return int(status)
 
 

@@ -17,7 +17,7 @@ from ..diagnostics.inventory_view import inventory_json, render_inventory
 from ..diagnostics.pbs_view import pbs_inventory_json, render_pbs_inventory
 from ..exit_status import ExitStatus, from_anomalies
 from ..outputs.nagios import cluster_label, nagios_output, parse_thresholds
-from ..outputs.prometheus import prometheus_text, write_textfile
+from ..outputs.prometheus import ClusterRun, exposition, write_textfile
 from ..report.build import build_report
 from ..report.history_records import with_history
 from ..report.model import Report
@@ -154,9 +154,35 @@ def nagios(args: argparse.Namespace, run: RunData, report: Report, out: IO[str])
     return code
 
 
-def write_outputs(
-    args: argparse.Namespace, run: RunData, report: Report, out: IO[str], err: IO[str]
+def write_prometheus(
+    runs: list[ClusterRun], output_dir: Path, out: IO[str], err: IO[str]
 ) -> tuple[list[Path], ExitStatus]:
+    """One exposition for every cluster of the run: to stdout for `--output-dir -`, else the
+    atomic textfile `pve-backup-report.prom` (never a directory named `-`)."""
+    if str(output_dir) == "-":
+        out.write(exposition(runs))
+        return [], ExitStatus.OK
+    target = output_dir / PROMETHEUS_FILE
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        write_textfile(target, runs)
+    except OSError as error:
+        err.write(f"prometheus: cannot write {error.filename or target}: {error.strerror}\n")
+        return [], ExitStatus.WARNING
+    return [target], ExitStatus.OK
+
+
+def write_outputs(
+    args: argparse.Namespace,
+    run: RunData,
+    report: Report,
+    out: IO[str],
+    err: IO[str],
+    *,
+    prometheus_runs: list[ClusterRun] | None = None,
+) -> tuple[list[Path], ExitStatus]:
+    """`prometheus_runs`: several clusters — this cluster's metrics are added there and the
+    caller writes one exposition for all of them."""
     formats = list(args.format or ["pdf", "html"])
     if args.generate_pdf and "pdf" not in formats:
         formats.append("pdf")
@@ -165,14 +191,11 @@ def write_outputs(
     output_dir = Path(args.output_dir)
     if "prometheus" in formats:
         formats.remove("prometheus")
-        try:
-            target = output_dir / PROMETHEUS_FILE
-            output_dir.mkdir(parents=True, exist_ok=True)
-            write_textfile(target, prometheus_text(report, run.duration_s, run.requests))
-            paths.append(target)
-        except OSError as error:
-            err.write(f"prometheus: cannot write {error.filename}: {error.strerror}\n")
-            status = ExitStatus.WARNING
+        this = ClusterRun(report, run.duration_s, run.requests)
+        if prometheus_runs is not None:
+            prometheus_runs.append(this)
+        else:
+            paths, status = write_prometheus([this], output_dir, out, err)
     if formats:
         errors: dict[str, Exception] = {}
         paths += write_reports(report, formats, output_dir, out, errors=errors)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..outputs.prometheus import ClusterRun
 from ..report.model import Report
 
 
@@ -14,3 +15,5 @@ class ClusterOutcome:
     report: Report | None
     status: int
     paths: list[Path] = field(default_factory=list)
+    metrics: list[ClusterRun] = field(default_factory=list)  # for the one Prometheus file
+    check_output: str = ""  # --check: this cluster's own plugin output
