@@ -131,6 +131,6 @@ def test_text_summary(lang: str) -> None:
     assert lines[-1].endswith("CRITICAL")
 
 
-def test_terminal_control_characters_are_made_visible() -> None:
-    assert visible("a\x1b[31mb\u202ec") == "a\\u001b[31mb\\u202ec"
+def test_terminal_control_characters_are_removed_bidi_made_visible() -> None:
+    assert visible("a\x1b[31mb\u202ec") == "a[31mb\\u202ec"
     assert visible("x\ny") == "x y"

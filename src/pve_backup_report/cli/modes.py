@@ -11,7 +11,6 @@ from typing import IO, Any
 
 from .. import __version__
 from ..config import Settings
-from ..diagnostics.check_api import ProbeResult
 from ..diagnostics.coverage_view import coverage_json, render_coverage
 from ..diagnostics.inventory_view import inventory_json, render_inventory
 from ..diagnostics.pbs_view import pbs_inventory_json, render_pbs_inventory
@@ -24,25 +23,12 @@ from ..report.model import Report
 from ..report.render_json import guest_data, render_json
 from ..report.status import report_exit_status
 from ..report.write import write_reports
+from ..sanitize import strip_controls_deep
 from ..serialize import to_jsonable
 from .pipeline import RunData
 
 log = logging.getLogger("pve_backup_report")
 PROMETHEUS_FILE = "pve-backup-report.prom"
-
-
-def print_check(results: list[ProbeResult], out: IO[str]) -> ExitStatus:
-    for result in results:
-        label = f"{result.probe.name} ({result.probe.path})"
-        if result.ok:
-            out.write(f"OK      {label}: {result.count} item(s)\n")
-        else:
-            out.write(f"FAILED  {label}: {result.error}\n")
-            if result.hint:
-                out.write(f"        hint: {result.hint}\n")
-    failed = sum(1 for r in results if not r.ok)
-    out.write(f"{len(results) - failed}/{len(results)} checks passed\n")
-    return ExitStatus.OK if failed == 0 else ExitStatus.CRITICAL
 
 
 def tell_failure(run: RunData, settings: Settings, err: IO[str]) -> None:
@@ -63,7 +49,7 @@ def dump_inventory(args: argparse.Namespace, run: RunData, out: IO[str]) -> int:
         data: dict[str, Any] = inventory_json(run.inventory)
         if run.pbs is not None:
             data["pbs"] = pbs_inventory_json(run.pbs)
-        out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        out.write(json.dumps(strip_controls_deep(data), indent=2, ensure_ascii=False) + "\n")
     else:
         render_inventory(run.inventory, out)
         if run.pbs is not None:
@@ -135,7 +121,7 @@ def dump_coverage(args: argparse.Namespace, run: RunData, report: Report, out: I
             evidence_collected=report.evidence_collected,
             pbs_collected=report.pbs_collected,
         )
-        out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        out.write(json.dumps(strip_controls_deep(data), indent=2, ensure_ascii=False) + "\n")
     else:
         render_coverage(run.inventory, run.coverage, run.anomalies, out, evidence=evidence)
     return int(run_status(run, report))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..outputs.prometheus import ClusterRun
-from ..report.model import Report
+if TYPE_CHECKING:  # the report model is not imported by the modes that never build one
+    from ..outputs.prometheus import ClusterRun
+    from ..report.model import Report
 
 
 @dataclass(frozen=True)
@@ -16,4 +18,3 @@ class ClusterOutcome:
     status: int
     paths: list[Path] = field(default_factory=list)
     metrics: list[ClusterRun] = field(default_factory=list)  # for the one Prometheus file
-    check_output: str = ""  # --check: this cluster's own plugin output

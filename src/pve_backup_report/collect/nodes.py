@@ -33,41 +33,52 @@ def normalize_node(item: dict[str, Any]) -> Node | None:
 
 
 def cluster_name_from_status(data: Any) -> str | None:
-    """`/cluster/status` has one `type: cluster` entry; a standalone node has none and lists
-    only itself (`type: node`): its name is then the identity."""
+    """`/cluster/status` has one `type: cluster` entry; a standalone node has none (None: its
+    identity is then its only node's name, see `Inventory.cluster_label`)."""
     if not isinstance(data, list):
         return None
-    items = [item for item in data if isinstance(item, dict)]
-    for item in items:
-        if item.get("type") == "cluster":
+    for item in data:
+        if isinstance(item, dict) and item.get("type") == "cluster":
             return as_str(item.get("name"))
-    nodes = [item for item in items if item.get("type") == "node"]
-    return as_str(nodes[0].get("name")) if len(nodes) == 1 else None
+    return None
 
 
 async def collect_version(col: Collector) -> VersionInfo | None:
     response = await col.fetch(
-        "/version", component="api", code="version_unavailable", what="Cannot read PVE version"
+        "/version",
+        component="api",
+        code="version_unavailable",
+        what="Cannot read PVE version",
+        expect="object",
     )
     return normalize_version(response.data) if response else None
 
 
 async def collect_cluster_name(col: Collector) -> str | None:
-    try:
-        response = await col.client.get("/cluster/status")
-    except Exception:
-        return None
-    return cluster_name_from_status(response.data)
+    """The cluster's name (None on a standalone node, or when `/cluster/status` failed: then
+    an anomaly says so, since history and multi-cluster summaries are keyed by this name)."""
+    response = await col.fetch(
+        "/cluster/status",
+        component="api",
+        code="cluster_status_unavailable",
+        what="Cannot read the cluster name",
+        expect="list",
+    )
+    return cluster_name_from_status(response.data) if response is not None else None
 
 
-async def collect_nodes(col: Collector) -> tuple[Node, ...]:
+async def collect_nodes(col: Collector) -> tuple[Node, ...] | None:
+    """The cluster's nodes; None when the list could not be read."""
     response = await col.fetch(
         "/nodes",
         component="nodes",
         code="nodes_unavailable",
         what="Cannot list cluster nodes",
         severity=Severity.CRITICAL,
+        expect="list",
     )
+    if response is None:
+        return None
     nodes = []
     for item in col.expect_list(response, "nodes", "/nodes"):
         node = normalize_node(item)

@@ -39,6 +39,7 @@ from ..model import BackupAttempt, BackupResult, FreshnessStatus, GuestPbs, Seve
 from ..report.counts import summary_counts
 from ..report.model import GuestRow, Report
 from ..report.status import report_exit_status
+from ..sanitize import strip_controls
 from .nagios import cluster_label
 
 PREFIX = "pve_backup_report_"
@@ -105,9 +106,10 @@ class Family:
 
 
 def safe_label_value(value: str) -> str:
-    """Lone surrogates (possible in JSON from the API) cannot be encoded: they become `?`.
+    """Control characters removed (see `sanitize`; newlines are kept, the library escapes
+    them) and lone surrogates (possible in JSON from the API, unencodable) turned into `?`.
     Escaping itself is the library's job."""
-    return value.encode("utf-8", "replace").decode("utf-8")
+    return strip_controls(value, "\n").encode("utf-8", "replace").decode("utf-8")
 
 
 def _when(attempt: BackupAttempt | None) -> datetime | None:

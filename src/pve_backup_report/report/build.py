@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..analysis.calendar import CalendarError, describe, next_event, parse_schedule
-from ..analysis.coverage import CoverageResult, GuestCoverage, Verdict
+from ..analysis.coverage import CoverageResult, GuestCoverage, Membership, Verdict, guest_job_map
 from ..analysis.pbs_checks import PbsThresholds
 from ..collect.pbs_entry import PbsResult
 from ..model import (
@@ -89,6 +89,8 @@ def build_report(
     pbs_collected = pbs is not None and bool(pbs.servers or pbs.guests)
     no_snapshot = _pbs_no_snapshot(pbs.anomalies if pbs else (), anomalies)
     collisions = _collision_texts(tr, pbs.anomalies if pbs else (), anomalies)
+    # English reuses the engine's sentences; other languages re-state them from this map
+    by_guest = {} if tr.lang == "en" else guest_job_map(inventory.jobs or (), coverage.selections)
     guests = tuple(
         _guest_row(
             tr,
@@ -103,6 +105,7 @@ def build_report(
             pbs.guests.get(g.vmid) if pbs is not None else None,
             g.vmid in no_snapshot,
             collisions.get(g.vmid),
+            by_guest.get(g.vmid, ()),
         )
         for g in sorted(inventory.guests, key=lambda g: g.vmid)
     )
@@ -143,24 +146,39 @@ def build_report(
 
 
 _UNREADABLE = {
-    "guests_unavailable": "the guest list",
-    "jobs_unavailable": "the backup job list",
+    # component of the collector → (its own code, what the user lost)
+    "guests": ("guests_unavailable", "the guest list"),
+    "jobs": ("jobs_unavailable", "the backup job list"),
 }
 
 
 def collection_failure(inventory: Inventory) -> str | None:
     """One line naming what could not be read, where and why, or None when the guest list and
     the job list were both read. Without either, no verdict can be trusted (unknown is not
-    zero): the report is UNKNOWN and this line is shown at the top of every output."""
-    for code, what in _UNREADABLE.items():
+    zero): the report is UNKNOWN and this line is shown at the top of every output.
+
+    Whether a list is unknown comes from the inventory (`unreadable`, `jobs is None`); the
+    cause from the critical anomaly of that list's collector — its own code for a failed
+    read, `unexpected_response` for an answer of the wrong shape. A guest's config of the
+    wrong shape or a few ignored entries (warnings, infos) do not make the list unknown."""
+    lost = {
+        "guests": "guests" in inventory.unreadable,
+        "jobs": inventory.jobs is None,
+    }
+    for component, (code, what) in _UNREADABLE.items():
+        if not lost[component]:
+            continue
         for a in inventory.anomalies:
-            if a.code == code:
+            if (
+                a.component == component
+                and a.severity is Severity.CRITICAL
+                and a.code in (code, "unexpected_response")
+            ):
                 endpoint = a.details.get("endpoint")
                 reason = a.details.get("error_message") or a.message
                 where = f" ({endpoint})" if endpoint else ""
                 return f"cannot read {what}{where}: {reason}"
-    if inventory.jobs is None:
-        return "cannot read the backup job list"
+        return f"cannot read {what}"
     return None
 
 
@@ -271,6 +289,7 @@ def _guest_row(
     pbs: GuestPbs | None = None,
     no_snapshot: bool = False,
     collision_text: str | None = None,
+    memberships: Sequence[tuple[BackupJob, Membership]] = (),
 ) -> GuestRow:
     cov = coverage.guests.get(guest.vmid) or GuestCoverage(guest.vmid, Verdict.INDETERMINATE)
     reasons = _reasons(cov, ev, pbs, no_snapshot)
@@ -313,7 +332,7 @@ def _guest_row(
         pbs=pbs,
         attention_level=level,
         attention=reasons,
-        explanation_text=explain_coverage(tr, inv, guest, cov, coverage.selections, opt_out_tag)
+        explanation_text=explain_coverage(tr, inv, guest, cov, memberships, opt_out_tag)
         + ((evidence_text,) if evidence_text else ()),
         collision_text=collision_text,
     )
@@ -354,7 +373,10 @@ def _job_row(
         schedule_error=error,
         next_run=next_run if job.enabled else None,
         storage=job.storage,
-        storage_type=storage.type if storage else None,
+        # "unknown", not None (shown as "missing"), when the storage list could not be read
+        storage_type=storage.type
+        if storage
+        else ("unknown" if job.storage and "storages" in inv.unreadable else None),
         mode=job.mode,
         selection=SelectionInfo(
             mode=job.selection.mode,

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from ..analysis.coverage import Verdict
+from ..sanitize import strip_controls
 from .charts import CELL_COLOURS, age_bars, coverage_bars, trend_charts
 from .history_view import CELL_STATES, GridRow
 from .i18n import Translator, zone_label
@@ -158,4 +159,5 @@ def context(report: Report, variant: Variant) -> dict[str, Any]:
 def render_html(report: Report, variant: Variant = "web") -> str:
     """The HTML report; `variant="email"` for mail bodies, `"print"` for the PDF."""
     template = environment().get_template("report.html.j2")
-    return template.render(**context(report, variant))
+    # safety net: no control character reaches a browser or a mail client (see `sanitize`)
+    return strip_controls(template.render(**context(report, variant)), "\t\n\r")

@@ -12,6 +12,7 @@ import json
 from importlib import resources
 from typing import Any
 
+from ..sanitize import strip_controls_deep
 from ..serialize import to_jsonable
 from .history_view import HistoryView
 from .model import GuestRow, Report
@@ -100,7 +101,9 @@ def report_data(report: Report) -> dict[str, Any]:
 
 
 def render_json(report: Report) -> str:
-    return json.dumps(report_data(report), indent=2, ensure_ascii=False) + "\n"
+    # safety net (see `sanitize`): no string decodes to a control character but tab/newline
+    data = strip_controls_deep(report_data(report))
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def load_schema() -> dict[str, Any]:

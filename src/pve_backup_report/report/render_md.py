@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from ..sanitize import strip_controls
 from .history_view import HistoryView
 from .i18n import Translator, zone_label
 from .model import GuestRow, Report
@@ -304,4 +305,4 @@ def render_md(report: Report) -> str:
             ],
         )
     lines += ["", tr.t("method.exit")]
-    return "\n".join(lines) + "\n"
+    return strip_controls("\n".join(lines) + "\n", "\t\n")  # safety net, see `sanitize`

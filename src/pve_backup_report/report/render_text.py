@@ -4,6 +4,7 @@ attention. Meant to be read in an SSH session or a cron mail; the full detail is
 
 from __future__ import annotations
 
+from ..sanitize import strip_controls
 from .history_view import HistoryView
 from .i18n import Translator, zone_label
 from .model import GuestRow, Report
@@ -129,4 +130,4 @@ def render_text(report: Report) -> str:
         if len(serious) > MAX_ITEMS:
             lines.append("  " + tr.t("text.more", n=tr.number(len(serious) - MAX_ITEMS)))
     lines += ["", tr.t("text.status", status=report_exit_status(report).name)]
-    return "\n".join(lines) + "\n"
+    return strip_controls("\n".join(lines) + "\n", "\t\n")  # safety net, see `sanitize`
