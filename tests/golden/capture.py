@@ -102,7 +102,7 @@ class Mailbox:
         box = self
 
         class Sink:
-            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
                 box.received.append(envelope.original_content)
                 return "250 OK"
 

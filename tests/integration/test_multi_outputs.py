@@ -90,9 +90,7 @@ def test_check_prints_one_status_line_and_writes_nothing(
     assert sorted(p.name for p in Path.cwd().iterdir()) == before  # no ./reports, no file
 
 
-def test_prometheus_to_stdout_creates_no_directory(
-    start_sim: Start, cli: Cli, tmp_path: Path
-) -> None:
+def test_prometheus_to_stdout_creates_no_directory(start_sim: Start, cli: Cli) -> None:
     sim = start_sim(scenario())
     result = cli(["--format", "prometheus", "--output-dir", "-", "--no-history"], sim.env())
     assert not (Path.cwd() / "-").exists()

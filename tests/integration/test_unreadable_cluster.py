@@ -120,7 +120,7 @@ def test_e_mail_subject_says_unknown(start_sim: Start, cli: Cli, tmp_path: Path)
     received: list[bytes] = []
 
     class Sink:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
             received.append(envelope.original_content)
             return "250 OK"
 

@@ -219,7 +219,7 @@ def test_write_textfile_failure_keeps_old_file(
     target = tmp_path / "x.prom"
     target.write_text("old\n")
 
-    def boom(src: object, dst: object) -> None:
+    def boom(*_paths: object) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "rename", boom)

@@ -15,7 +15,7 @@ from pve_backup_report.report.write import ReportWriteError, base_name, write_re
 from .scenario import build
 
 
-def _no_pdf(report: object) -> bytes:
+def _no_pdf(_report: object) -> bytes:
     raise PdfUnavailableError("PDF output needs WeasyPrint: pip install 'pve-backup-report[pdf]'")
 
 
@@ -58,7 +58,7 @@ def test_failed_write_keeps_previous_file(tmp_path: Path, monkeypatch: pytest.Mo
     target = tmp_path / "r.json"
     target.write_text("old", encoding="utf-8")
 
-    def boom(fd: int) -> None:
+    def boom(_fd: int) -> None:
         raise OSError("disk full")
 
     monkeypatch.setattr("os.fsync", boom)

@@ -645,7 +645,7 @@ def version(request: Request) -> ApiResult:
 
 
 @ROUTER.route("/cluster")
-def cluster_index(request: Request) -> ApiResult:
+def cluster_index(_request: Request) -> ApiResult:
     """Cluster directory index."""
     return ApiResult([{"name": name} for name in CLUSTER_INDEX])
 
