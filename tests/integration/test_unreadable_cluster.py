@@ -73,6 +73,10 @@ def test_main_job_says_unknown_everywhere(
         assert "Status UNKNOWN — the cluster could not be read: " + CAUSE in text
         assert "Nothing needs attention" not in text
     assert data["unknown_cause"].startswith(CAUSE) and reason in data["unknown_cause"]
+    # unknown is not zero: no count is shown as a figure
+    assert "0 not covered" not in result.out and "Guests: unknown" in result.out
+    assert "| Not covered (incl. disabled job only) | unknown |" in md
+    assert '<span class="n"><span class="ns" style="font-size:.5em">unknown</span>' in html
     assert "Exit status: UNKNOWN" in result.out
 
 

@@ -79,7 +79,7 @@ def render_text(report: Report) -> str:
     lines = [tr.t("text.title", cluster=cluster, when=when)]
     if report.unknown_cause is not None:  # first, before any figure that could reassure
         lines.append(visible(tr.t("status.unknown_cause", cause=report.unknown_cause)))
-    lines += [
+    counts = [
         tr.t(
             "text.counts",
             total=tr.number(s.guests_total),
@@ -100,6 +100,11 @@ def render_text(report: Report) -> str:
             not_verified=na if s.not_verified is None else tr.number(s.not_verified),
             orphans=tr.number(len(report.pbs_orphans)) if report.pbs_collected else na,
         ),
+    ]
+    if report.unknown_cause is not None:  # nothing was counted: no figure that could reassure
+        counts = [tr.t("text.counts_unknown", unknown=tr.t("value.unknown"))]
+    lines += [
+        *counts,
         tr.t(
             "text.anomalies",
             critical=tr.number(s.anomalies_critical),
