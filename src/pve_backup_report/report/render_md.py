@@ -247,8 +247,8 @@ def render_md(report: Report) -> str:
         ("stale", s.stale),
         ("not_verified", s.not_verified),
     ]
-    unknown = tr.t("value.unknown") if report.unknown_cause is not None else None
-    rows = [[tr.t(f"kpi.{k}"), unknown or (na if v is None else tr.number(v))] for k, v in kpis]
+    not_read = tr.t("value.unknown") if report.unknown_cause is not None else None
+    rows = [[tr.t(f"kpi.{k}"), not_read or (na if v is None else tr.number(v))] for k, v in kpis]
     rows.append([tr.t("kpi.anomalies"), f"{s.anomalies_critical} / {s.anomalies_warning}"])
     lines += _table(["", ""], rows)
     lines += ["", f"## {tr.t('section.attention')}", ""]
