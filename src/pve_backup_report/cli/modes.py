@@ -14,6 +14,7 @@ from ..config import Settings
 from ..diagnostics.coverage_view import coverage_json, render_coverage
 from ..diagnostics.inventory_view import inventory_json, render_inventory
 from ..diagnostics.pbs_view import pbs_inventory_json, render_pbs_inventory
+from ..errors import ReportError, one_line
 from ..exit_status import ExitStatus, from_anomalies
 from ..outputs.nagios import cluster_label, nagios_output, parse_thresholds
 from ..outputs.prometheus import ClusterRun, exposition, write_textfile
@@ -22,20 +23,22 @@ from ..report.history_records import with_history
 from ..report.model import Report
 from ..report.render_json import guest_data, render_json
 from ..report.status import report_exit_status
-from ..report.write import write_reports
+from ..report.write import OutputError, write_reports
 from ..sanitize import strip_controls_deep
 from ..serialize import to_jsonable
+from .logs import NOTICE
 from .pipeline import RunData
 
-log = logging.getLogger("pve_backup_report")
+log = logging.getLogger("pve_backup_report.cli")
 PROMETHEUS_FILE = "pve-backup-report.prom"
 
 
-def tell_failure(run: RunData, settings: Settings, err: IO[str]) -> None:
-    """A cluster that could not be read is said on stderr in one line, whatever the mode and
-    even with --quiet: the files written afterwards must not be the only trace of it."""
+def tell_failure(run: RunData, settings: Settings) -> None:
+    """A cluster that could not be read is said on stderr in one line (an error: shown even
+    with --quiet, a JSON line with --log-format json), whatever the mode: the files written
+    afterwards must not be the only trace of it."""
     if run.failure is not None:
-        err.write(f"error: {', '.join(settings.pve.base_urls)}: {run.failure}\n")
+        log.error("error: %s: %s", ", ".join(settings.pve.base_urls), run.failure)
 
 
 def inventory_status(run: RunData) -> ExitStatus:
@@ -133,7 +136,8 @@ def dump_report_data(run: RunData, report: Report, out: IO[str]) -> int:
 
 
 def nagios(args: argparse.Namespace, run: RunData, report: Report, out: IO[str]) -> int:
-    text, code = nagios_output(report, parse_thresholds(args.warning, args.critical))
+    thresholds = getattr(args, "thresholds", None) or parse_thresholds(args.warning, args.critical)
+    text, code = nagios_output(report, thresholds)
     if run.verdicts_unknown:
         code = int(ExitStatus.UNKNOWN)
     out.write(text if text.endswith("\n") else text + "\n")
@@ -141,10 +145,11 @@ def nagios(args: argparse.Namespace, run: RunData, report: Report, out: IO[str])
 
 
 def write_prometheus(
-    runs: list[ClusterRun], output_dir: Path, out: IO[str], err: IO[str]
+    runs: list[ClusterRun], output_dir: Path, out: IO[str]
 ) -> tuple[list[Path], ExitStatus]:
     """One exposition for every cluster of the run: to stdout for `--output-dir -`, else the
-    atomic textfile `pve-backup-report.prom` (never a directory named `-`)."""
+    atomic textfile `pve-backup-report.prom` (never a directory named `-`). A file that
+    cannot be written is an error line and status UNKNOWN, like every output."""
     if str(output_dir) == "-":
         out.write(exposition(runs))
         return [], ExitStatus.OK
@@ -152,9 +157,9 @@ def write_prometheus(
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
         write_textfile(target, runs)
-    except OSError as error:
-        err.write(f"prometheus: cannot write {error.filename or target}: {error.strerror}\n")
-        return [], ExitStatus.WARNING
+    except OSError as error:  # error.filename may be the temporary file: name the real one
+        log.error("prometheus: %s", OutputError(target, error).line())
+        return [], ExitStatus.UNKNOWN
     return [target], ExitStatus.OK
 
 
@@ -163,13 +168,17 @@ def write_outputs(
     run: RunData,
     report: Report,
     out: IO[str],
-    err: IO[str],
     *,
     prometheus_runs: list[ClusterRun] | None = None,
 ) -> tuple[list[Path], ExitStatus]:
-    """`prometheus_runs`: several clusters — this cluster's metrics are added there and the
+    """Write every requested output, each on its own. One that cannot be written is an
+    error line and makes the status UNKNOWN (3): the tool could not do its job, which is
+    not a finding about backups (1/2) and must fail the systemd unit and alert cron.
+
+    `prometheus_runs`: several clusters — this cluster's metrics are added there and the
     caller writes one exposition for all of them."""
-    formats = list(args.format or ["pdf", "html"])
+    to_stdout = str(args.output_dir) == "-"
+    formats = list(args.format or (["html"] if to_stdout else ["pdf", "html"]))
     if args.generate_pdf and "pdf" not in formats:
         formats.append("pdf")
     status = ExitStatus.OK
@@ -181,14 +190,15 @@ def write_outputs(
         if prometheus_runs is not None:
             prometheus_runs.append(this)
         else:
-            paths, status = write_prometheus([this], output_dir, out, err)
+            paths, status = write_prometheus([this], output_dir, out)
     if formats:
         errors: dict[str, Exception] = {}
         paths += write_reports(report, formats, output_dir, out, errors=errors)
         for fmt, problem in errors.items():
-            err.write(f"{fmt}: {problem}\n")
-            status = ExitStatus.WARNING
+            text = problem.line() if isinstance(problem, ReportError) else one_line(problem)
+            log.error("%s: %s", fmt, text)
+            status = ExitStatus.UNKNOWN
     for path in paths:
         if str(path) != "-":
-            err.write(f"written: {path}\n")
+            log.log(NOTICE, "written: %s", path)
     return paths, status

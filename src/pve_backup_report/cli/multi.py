@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import logging
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -20,9 +21,12 @@ from typing import IO, Any
 from ..exit_status import ExitStatus
 from ..outputs.nagios import cluster_label, nagios_combined
 from ..report.counts import summary_counts
-from ..report.write import atomic_write
+from ..report.write import OutputError, atomic_write
+from .logs import NOTICE
 from .modes import write_prometheus
 from .multi_types import ClusterOutcome
+
+log = logging.getLogger("pve_backup_report.cli")
 
 STATUS_NAMES = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}
 
@@ -82,7 +86,7 @@ def run_clusters(
     one_document = bool(args.dump_report_data or dumps_json)
     worst = 0
     for env_file in env_files:
-        err.write(f"== cluster from {env_file}\n")
+        log.log(NOTICE, "== cluster from %s", env_file)
         before = len(outcomes)
         captured = io.StringIO()
         target = captured if one_document or args.check else out
@@ -98,7 +102,7 @@ def run_clusters(
         worst = max(worst, code)
     metrics = [m for o in outcomes for m in o.metrics]
     if metrics:
-        _, status = write_prometheus(metrics, Path(args.output_dir), out, err)
+        _, status = write_prometheus(metrics, Path(args.output_dir), out)
         worst = max(worst, int(status))
     if one_document:
         data = {"status": worst, "clusters": documents}
@@ -116,13 +120,18 @@ def run_clusters(
     out.write("\n" + markdown)
     if str(args.output_dir) != "-":
         folder = Path(args.output_dir)
-        folder.mkdir(parents=True, exist_ok=True)
         stamp = generated.strftime("%Y%m%d-%H%M%S")
         data = {"generated_at": generated.isoformat(), "status": worst, "clusters": rows}
         for suffix, text in (("json", json.dumps(data, indent=2)), ("md", markdown)):
             path = folder / f"pve-backup-report_combined_{stamp}.{suffix}"
-            atomic_write(path, text.encode())
-            err.write(f"written: {path}\n")
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                atomic_write(path, text.encode())
+            except OSError as error:  # an output not written: UNKNOWN, like a report file
+                log.error("combined summary: %s", OutputError(path, error).line())
+                worst = int(ExitStatus.UNKNOWN)
+                continue
+            log.log(NOTICE, "written: %s", path)
     return int(ExitStatus(min(worst, 3)))
 
 
