@@ -96,3 +96,37 @@ def test_prometheus_to_stdout_creates_no_directory(start_sim: Start, cli: Cli) -
     assert not (Path.cwd() / "-").exists()
     families = {f.name for f in text_string_to_metric_families(result.out)}
     assert "pve_backup_report_guest_info" in families
+
+
+def test_a_cluster_that_cannot_be_read_makes_the_one_line_unknown(
+    start_sim: Start, cli: Cli, tmp_path: Path
+) -> None:
+    """alpha is fine (CRITICAL, see above); beta's token secret is wrong: UNKNOWN wins, and
+    the combined outputs name beta with its cause instead of counts."""
+    first, second = scenario(), scenario()
+    first["cluster"]["name"] = "alpha"
+    a, b = start_sim(first), start_sim(second)
+    wrong = "00000000-0000-0000-0000-000000000000"
+    files = [
+        "--env-file",
+        str(_env_file(tmp_path / "alpha.env", a)),
+        "--env-file",
+        str(_env_file(tmp_path / "beta.env", b, PVE_API_TOKEN_SECRET=wrong)),
+    ]
+    check = cli([*files, "--check", "--no-history"], {})
+    first_line = check.out.splitlines()[0]
+    assert first_line.startswith(
+        "PVE BACKUP UNKNOWN - 2 clusters: alpha CRITICAL; 127.0.0.1 UNKNOWN"
+    )
+    assert "== 127.0.0.1: UNKNOWN - cannot read the guest list (/cluster/resources)" in check.out
+    assert check.code == 3
+    out_dir = tmp_path / "out"
+    run = cli([*files, "--format", "json", "--output-dir", str(out_dir), "--no-history"], {})
+    combined = json.loads(next(out_dir.glob("pve-backup-report_combined_*.json")).read_text())
+    rows = {row["cluster"]: row for row in combined["clusters"]}
+    assert rows["alpha"]["not_covered"] == 1 and rows["alpha"]["unknown_cause"] is None
+    assert rows["127.0.0.1"]["unknown_cause"].startswith("cannot read the guest list")
+    assert rows["127.0.0.1"]["guests_total"] is None  # unknown, not 0
+    assert "| 127.0.0.1 | UNKNOWN | – | – | – |" in run.out
+    assert run.code == combined["status"] == 3
+    assert run.err.count("error: ") == 1

@@ -40,7 +40,11 @@ def _row(outcome: ClusterOutcome) -> dict[str, Any]:
         "cluster": cluster_label(report),
         "status": outcome.status,
         "unknown_cause": report.unknown_cause,
-        **summary_counts(report.summary),  # the report's own counts (counts.py)
+        # the report's own counts (counts.py); none at all when the cluster was not read
+        **{
+            name: None if report.unknown_cause is not None else value
+            for name, value in summary_counts(report.summary).items()
+        },
         "files": [str(p) for p in outcome.paths],
     }
 
