@@ -18,7 +18,8 @@ from .safe_text import clip, visible
 from .status import banner_text
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
-_LINE_START = re.compile(r"^([#+\-!=]|\d+[.)])")
+_LINE_START = re.compile(r"^[#+\-!=]")
+_ORDERED = re.compile(r"^(\d+)([.)])")  # "1." starts a list: escape the dot, not the digit
 
 
 def cell(value: object, limit: int = 300) -> str:
@@ -26,7 +27,8 @@ def cell(value: object, limit: int = 300) -> str:
     text = visible(str(value))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_SPECIAL.sub(r"\\\1", text)
-    text = _LINE_START.sub(r"\\\1", text)
+    text = _LINE_START.sub(lambda m: "\\" + m.group(), text)
+    text = _ORDERED.sub(r"\1\\\2", text)
     return clip(text, limit)
 
 
