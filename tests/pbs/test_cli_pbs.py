@@ -116,3 +116,29 @@ def test_hidden_backup_content_is_absent_from_prometheus_not_zero(
     names = {s.name for f in text_string_to_metric_families(out) for s in f.samples}
     assert "pve_backup_report_guest_info" in names
     assert "pve_backup_report_guest_pbs_snapshots" not in names
+
+
+def test_main_job_with_pbs_variables_reports_the_backup_server(
+    start: Callable[..., Sims], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The main job as a user runs it: report JSON and Prometheus both carry the PBS view
+    (100: 2 snapshots where its job writes, latest verified ok; 102: no snapshot)."""
+    sims = start(scenario())
+    out_dir = tmp_path / "out"
+    args = ["--format", "json,prometheus", "--output-dir", str(out_dir)]
+    code, _, err = run(sims, args, monkeypatch, tmp_path)
+    assert code == 2, err
+    (path,) = out_dir.glob("*.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["pbs_collected"] is True
+    assert [s["name"] for s in data["pbs_servers"]] == ["pbs1"]
+    guests = {g["vmid"]: g for g in data["guests"]}
+    assert "pbs_no_snapshot" in guests[102]["attention"]["reasons"]
+    prom = (out_dir / "pve-backup-report.prom").read_text(encoding="utf-8")
+    snapshots = {
+        s.labels["vmid"]: s.value
+        for f in text_string_to_metric_families(prom)
+        for s in f.samples
+        if s.name == "pve_backup_report_guest_pbs_snapshots"
+    }
+    assert snapshots["100"] == 2
