@@ -115,6 +115,7 @@ def test_default_formats_pdf_cover_says_unknown(start_sim: Start, cli: Cli, tmp_
     first_page = "".join(text.split("\f")[0].split())
     expected = "Status UNKNOWN — the cluster could not be read: " + CAUSE + "HTTP 401"
     assert "".join(expected.split()) in first_page
+    assert "Guestsunknown" in first_page and "Guests0" not in first_page
     assert "Nothing needs attention" not in " ".join(text.split())
 
 
