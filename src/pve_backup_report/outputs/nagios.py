@@ -10,9 +10,11 @@ Thresholds apply to counts. The defaults reproduce the report's own exit status 
 (`report_exit_status`): any guest not covered or whose last backup failed, or any critical
 anomaly → CRITICAL; any stale guest, other guest needing attention, or warning anomaly →
 WARNING. Users loosen or tighten one metric at a time (`--critical not_covered=5`); a metric
-set to `none` never alerts. UNKNOWN (3) when the job list could not be read, because every
-coverage verdict then is a guess. The output is always English, like the plugins' status
-words monitoring systems expect.
+set to `none` never alerts. UNKNOWN (3) when the cluster could not be read (guest or job list
+unknown, `Report.unknown_cause`): the line names the cause and every count is `U`, because
+every verdict then is a guess. Several clusters give one output (`nagios_combined`): one
+status line, the worst cluster decides. The output is always English, like the plugins'
+status words monitoring systems expect.
 """
 
 from __future__ import annotations
