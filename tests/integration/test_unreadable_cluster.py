@@ -17,7 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import jsonschema  # type: ignore[import-untyped, unused-ignore]
 import pytest
+from referencing import Registry, Resource
+
+from pve_backup_report.report.render_json import load_coverage_schema, load_schema
 
 from .conftest import Result, Sim
 from .scenario_small import scenario
@@ -100,6 +104,13 @@ def test_every_mode_names_the_cause_on_stderr(mode: list[str], start_sim: Start,
     assert result.code == 3
     lines = _error_lines(result.err)
     assert len(lines) == 1 and CAUSE in lines[0] and reason in lines[0]
+    if mode[0] == "--dump-coverage":
+        data = json.loads(result.out)
+        assert data["unknown_cause"].startswith(CAUSE) and data["summary"] is None
+        report = load_schema()
+        registry = Registry().with_resource(report["$id"], Resource.from_contents(report))
+        validator = jsonschema.Draft202012Validator(load_coverage_schema(), registry=registry)
+        assert [e.message for e in validator.iter_errors(data)] == []
 
 
 def test_default_formats_pdf_cover_says_unknown(start_sim: Start, cli: Cli, tmp_path: Path) -> None:

@@ -123,6 +123,7 @@ def dump_coverage(args: argparse.Namespace, run: RunData, report: Report, out: I
             [to_jsonable(o) for o in report.pbs_orphans],
             evidence_collected=report.evidence_collected,
             pbs_collected=report.pbs_collected,
+            unknown_cause=report.unknown_cause,
         )
         out.write(json.dumps(strip_controls_deep(data), indent=2, ensure_ascii=False) + "\n")
     else:
