@@ -77,6 +77,9 @@ def test_main_job_says_unknown_everywhere(
         assert "Status UNKNOWN — the cluster could not be read: " + CAUSE in text
         assert "Nothing needs attention" not in text
     assert data["unknown_cause"].startswith(CAUSE) and reason in data["unknown_cause"]
+    assert data["summary"]["not_covered"] is None and data["summary"]["guests_total"] is None
+    validator = jsonschema.Draft202012Validator(load_schema())
+    assert [e.message for e in validator.iter_errors(data)] == []
     # unknown is not zero: no count is shown as a figure
     assert "0 not covered" not in result.out and "Guests: unknown" in result.out
     assert "| Not covered (incl. disabled job only) | unknown |" in md
