@@ -163,5 +163,9 @@ def test_e_mail_subject_says_unknown(start_sim: Start, cli: Cli, tmp_path: Path)
     assert str(message["Subject"]).startswith(
         "[PVE backup] 127.0.0.1: UNKNOWN — " + CAUSE + "HTTP 401"
     )
-    body = message.get_body(("plain",))
-    assert body is not None and "Nothing needs attention" not in body.get_content()
+    for kind in ("plain", "html"):
+        body = message.get_body((kind,))
+        assert body is not None
+        content = body.get_content()
+        assert "Nothing needs attention" not in content
+        assert "Status UNKNOWN — the cluster could not be read: " + CAUSE in content
