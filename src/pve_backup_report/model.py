@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
+from urllib.parse import urlsplit
 
 GuestType = Literal["qemu", "lxc"]
 JSONScalar = str | int | float | bool | None
@@ -199,6 +200,22 @@ class Inventory:
             return None
         return next((s for s in self.storages if s.storage_id == storage_id), None)
 
+    @property
+    def cluster_label(self) -> str:
+        """The cluster's identity, the same in every output and in the history: the name from
+        `/cluster/status` (a standalone node's own name there), else the only node's name,
+        else the host of the first configured API URL — never the host that happened to
+        answer, so a failover run is recorded as the same cluster."""
+        if self.cluster_name:
+            return self.cluster_name
+        if len(self.nodes) == 1:
+            return self.nodes[0].name
+        try:
+            host = urlsplit(self.api_url).hostname
+        except ValueError:
+            host = None
+        return host or self.api_url
+
     def guest(self, vmid: int) -> Guest | None:
         return next((g for g in self.guests if g.vmid == vmid), None)
 
@@ -306,7 +323,7 @@ class GuestPbs:
 
     vmid: int
     latest_snapshot: PbsSnapshot | None = None
-    restore_points: int = 0
+    restore_points: int | None = 0  # None: a location could not be listed completely
     oldest_snapshot_time: datetime | None = None
     retention: RetentionPolicy | None = None  # None: no known policy
     other_namespaces: tuple[str, ...] = ()  # snapshots of this guest found elsewhere

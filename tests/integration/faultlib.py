@@ -139,7 +139,7 @@ def run(sims: Sims, db: Path, out_dir: Path, monkeypatch: pytest.MonkeyPatch) ->
     for key, value in sims.env().items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("REPORT_HISTORY_DB", str(db))
-    monkeypatch.setattr(ReadOnlyClient, "_delay", lambda self, attempt, error: 0.0)
+    monkeypatch.setattr(ReadOnlyClient, "_delay", lambda *_args: 0.0)
     args = build_parser().parse_args(["--format", "json", "--output-dir", str(out_dir), "-q"])
     settings = load_settings(None)
     pbs, warnings = load_pbs_settings(pbs_environment(None))

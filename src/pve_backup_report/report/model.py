@@ -80,6 +80,7 @@ class ClusterInfo:
     pve_release: str | None
     nodes: tuple[NodeRow, ...]
     jobs_readable: bool  # False: the job list could not be read, verdicts are unreliable
+    label: str = ""  # the identity every output shows (`Inventory.cluster_label`)
 
 
 @dataclass(frozen=True)

@@ -210,7 +210,7 @@ def context(report: Report, variant: Variant) -> dict[str, Any]:
         "CHUNK": PRINT_CHUNK,
         "anomaly_groups": anomaly_groups(report.anomalies) if variant == "print" else [],
         "GRID_MAX": PRINT_GRID_MAX,
-        "cluster_name": report.cluster.name or tr.t("value.not_specified"),
+        "cluster_name": report.cluster.label or report.cluster.name or tr.t("value.not_specified"),
         "pbs": pbs,
         "dtz": lambda value: tr.datetime(value, with_zone=True),
         "ns_label": lambda ns: namespace(tr, ns),

@@ -57,7 +57,7 @@ def render_pdf(report: Report) -> bytes:
         logging.getLogger(name).setLevel(logging.ERROR)
     html = render_html(report, "print")
 
-    def no_fetch(url: str, *args: object, **kwargs: object) -> Any:
+    def no_fetch(url: str, *_args: object, **_kwargs: object) -> Any:
         raise ValueError(f"external resource refused: {url[:80]}")
 
     try:

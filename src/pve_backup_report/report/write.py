@@ -61,7 +61,9 @@ class ReportWriteError(ReportError, RuntimeError):
 
 
 def base_name(report: Report) -> str:
-    cluster = re.sub(r"[^A-Za-z0-9._-]+", "-", report.cluster.name or "").strip("-.")
+    cluster = re.sub(
+        r"[^A-Za-z0-9._-]+", "-", report.cluster.label or report.cluster.name or ""
+    ).strip("-.")
     stamp = report.generated_at.strftime("%Y%m%d-%H%M%S")
     return f"pve-backup-report_{cluster[:64] or 'cluster'}_{stamp}"
 
