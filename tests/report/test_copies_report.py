@@ -142,24 +142,23 @@ def test_french_digest_line() -> None:
 
 
 def test_prometheus_series() -> None:
-    text = prometheus_text(report(), 1.0, 1)
-    assert 'pve_backup_report_guest_copies{cluster="acme",vmid="100"} 2' in text
-    assert (
-        "pve_backup_report_guest_copies_verdict"
-        '{cluster="acme",vmid="103",verdict="offsite_unknown"} 1' in text
-    )
-    assert (
-        'pve_backup_report_guest_offsite_last_copy_timestamp_seconds{cluster="acme",vmid="100"} '
-        f"{int(OFFSITE_AT.timestamp())}" in text
-    )
-    assert (
-        'pve_backup_report_sync_job_last_run_success{cluster="acme",server="pbs2",job="s-1"} 1'
-        in text
-    )
-    assert (
-        'pve_backup_report_sync_job_last_run_success{cluster="acme",server="pbs2",job="s-2"} 0'
-        in text
-    )
+    from prometheus_client.parser import text_string_to_metric_families
+
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(prometheus_text(report(), 1.0, 1))
+        for sample in family.samples
+    }
+    guest = (("cluster", "acme"), ("vmid", "100"))
+    assert samples[("pve_backup_report_guest_copies", guest)] == 2
+    unknown = (("cluster", "acme"), ("verdict", "offsite_unknown"), ("vmid", "103"))
+    assert samples[("pve_backup_report_guest_copies_verdict", unknown)] == 1
+    last = samples[("pve_backup_report_guest_offsite_last_copy_timestamp_seconds", guest)]
+    assert last == OFFSITE_AT.timestamp()
+    job = (("cluster", "acme"), ("job", "s-1"), ("server", "pbs2"))
+    failed = (("cluster", "acme"), ("job", "s-2"), ("server", "pbs2"))
+    assert samples[("pve_backup_report_sync_job_last_run_success", job)] == 1
+    assert samples[("pve_backup_report_sync_job_last_run_success", failed)] == 0
     assert "guest_copies" not in prometheus_text(build_full(), 1.0, 1)
 
 

@@ -34,7 +34,7 @@ from ..model import (
 )
 from .history_view import HistoryView
 
-SCHEMA_VERSION = "1.4"  # 1.3: attempt size_kind; 1.4: off-site copies
+SCHEMA_VERSION = "1.5"  # 1.3: attempt size_kind; 1.4: freshness "unknown"; 1.5: off-site copies
 
 Level = Literal["critical", "warning"]
 AttentionReason = Literal[
@@ -81,6 +81,7 @@ class ClusterInfo:
     pve_release: str | None
     nodes: tuple[NodeRow, ...]
     jobs_readable: bool  # False: the job list could not be read, verdicts are unreliable
+    label: str = ""  # the identity every output shows (`Inventory.cluster_label`)
 
 
 @dataclass(frozen=True)
