@@ -236,10 +236,11 @@ def analyse_guests(
                 reason, facts = collision_facts(guest, index.get((loc, kind, bid), []), owner)
         if reason:
             anomalies.append(_collision(guest, reason, main_loc, facts))
+        listed = all(loc in data.listed for loc in locs)
         pbs = GuestPbs(
             vmid=guest.vmid,
             latest_snapshot=latest,
-            restore_points=len(snaps),
+            restore_points=len(snaps) if listed else None,  # unknown is not zero
             oldest_snapshot_time=snaps[0].backup_time if snaps else None,
             retention=retention,
             other_namespaces=tuple(elsewhere),
@@ -247,7 +248,6 @@ def analyse_guests(
             source=data.sources.get(main_loc, "pbs") if main_loc else "pbs",
             collision=reason,
         )
-        listed = all(loc in data.listed for loc in locs)
         details[guest.vmid] = GuestDetail(pbs, locs if primary else (), tuple(snaps), listed)
     orphans, extra = find_orphans(inventory, cluster_locations, index, data.listed)
     anomalies.extend(extra)

@@ -294,6 +294,9 @@ async def collect_evidence(
         global_max_age_hours,
         tag_max_age,
         pool_max_age,
+        # nodes whose task list could not be read (offline, or the read failed): unknown
+        frozenset(n.name for n in inventory.nodes if not n.readable)
+        | frozenset(n for n, h in history.nodes.items() if not h.read),
     )
     missed = find_missed_runs(
         inventory.jobs or (),

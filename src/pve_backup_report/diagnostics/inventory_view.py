@@ -79,7 +79,7 @@ def render_inventory(inventory: Inventory, out: IO[str], width: int | None = Non
     version = inventory.version.version if inventory.version else None
     console.print(
         Text(
-            f"Cluster: {inventory.cluster_name or NOT_SPECIFIED}   "
+            f"Cluster: {inventory.cluster_label}   "
             f"PVE version: {version or NOT_SPECIFIED}   API: {inventory.api_url}"
         )
     )
