@@ -45,6 +45,7 @@ def _template_keys() -> set[str]:
     for item in root.iterdir():
         text = item.read_text(encoding="utf-8")
         keys.update(re.findall(r"tr\.t\('([a-z0-9_.]+)'", text))
+        keys.update(k + ".other" for k in re.findall(r"tr\.plural\('([a-z0-9_.]+)'", text))
     return keys
 
 
@@ -67,6 +68,7 @@ def test_every_code_has_a_label() -> None:
     wanted = {f"verdict.{v.value}" for v in Verdict}
     wanted |= {f"method.verdict.{v.value}" for v in Verdict}
     wanted |= {f"reason.{r}" for r in get_args(AttentionReason)}
+    wanted |= {f"finding.{r}.{n}" for r in get_args(AttentionReason) for n in ("one", "other")}
     wanted |= {f"result.{r}" for r in get_args(BackupResult)}
     wanted |= {f"freshness.{f}" for f in get_args(FreshnessStatus)}
     wanted |= {f"severity.{s.value}" for s in Severity}

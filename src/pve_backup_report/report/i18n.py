@@ -15,10 +15,22 @@ from datetime import datetime, tzinfo
 from functools import cache
 from importlib import resources
 
+from babel import Locale
+
 LANGUAGES = ("en", "fr")
 ANOMALY_MSG = "anomaly.msg."  # + code (+ ".variant"): an anomaly's message from its details
 ANOMALY_PART = "anomaly.part."  # + code + ".part": clauses appended after the message
 NNBSP = "\u202f"  # narrow no-break space: French thousands separator, before ; : ! ? and units
+
+
+@cache
+def _locale(lang: str) -> Locale:
+    return Locale.parse(lang)
+
+
+def plural_form(lang: str, n: int) -> str:
+    """CLDR plural category (`one`, `other`, `many` …) of `n` in `lang`."""
+    return str(_locale(lang).plural_form(n))
 
 
 @cache
@@ -50,6 +62,17 @@ class Translator:
 
     def has(self, key: str) -> bool:
         return key in self._cat
+
+    def plural(self, key: str, n: int, **params: object) -> str:
+        """`key.one` / `key.other` (and `key.many` where the language has it) chosen by the
+        language's CLDR plural rule (French: 0 and 1 are singular), with `{n}` formatted."""
+        form = plural_form(self.lang, n)
+        chosen = f"{key}.{form}" if f"{key}.{form}" in self._cat else f"{key}.other"
+        return self.t(chosen, n=self.number(n), **params)
+
+    def punct(self, mark: str) -> str:
+        """`:` `;` `?` `!` as the language writes them (French: narrow no-break space before)."""
+        return f"{NNBSP}{mark}" if self.lang == "fr" and mark in ":;?!" else mark
 
     # ----------------------------------------------------------------- anomalies
     def anomaly(self, code: str, message: str, details: Mapping[str, object]) -> str:

@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from ..analysis.coverage import Verdict
 from .charts import CELL_COLOURS, age_bars, coverage_bars, trend_charts
+from .findings import banner, findings, guest_anomalies
 from .history_view import CELL_STATES, GridRow
 from .i18n import Translator, zone_label
 from .model import GuestRow, Report
@@ -133,6 +134,9 @@ def context(report: Report, variant: Variant) -> dict[str, Any]:
         "email": variant == "email",
         "print": variant == "print",
         "status": status.name.lower(),
+        "banner": banner(report, status.name.lower(), tr),
+        "findings": findings(report, tr),
+        "guest_anomalies": guest_anomalies(report),
         "generated": f"{tr.datetime(report.generated_at)} {zone_label(report.generated_at)}",
         "dt": dt,
         "coverage_bars": coverage_bars(report.summary),

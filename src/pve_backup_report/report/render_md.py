@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from .findings import banner
 from .history_view import HistoryView
 from .i18n import Translator, zone_label
 from .model import GuestRow, Report
@@ -231,7 +232,7 @@ def render_md(report: Report) -> str:
         "",
         cell(tr.t("report.generated", when=when) + f" · pve-backup-report {report.tool_version}"),
         "",
-        f"**{cell(tr.t('status.' + status))}**",
+        f"**{cell(banner(report, status, tr))}**",
         "",
         f"## {tr.t('section.summary')}",
         "",

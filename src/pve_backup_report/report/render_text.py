@@ -4,6 +4,7 @@ attention. Meant to be read in an SSH session or a cron mail; the full detail is
 
 from __future__ import annotations
 
+from .findings import banner
 from .history_view import HistoryView
 from .i18n import Translator, zone_label
 from .model import GuestRow, Report
@@ -75,8 +76,10 @@ def render_text(report: Report) -> str:
     when = f"{tr.datetime(report.generated_at)} {zone_label(report.generated_at)}"
     cluster = visible(report.cluster.name or tr.t("value.not_specified"))
     na = tr.t("value.not_collected")
+    status = report_exit_status(report).name.lower()
     lines = [
         tr.t("text.title", cluster=cluster, when=when),
+        visible(banner(report, status, tr)),
         tr.t(
             "text.counts",
             total=tr.number(s.guests_total),
