@@ -87,3 +87,23 @@ def test_attention_section_lists_job_and_cluster_findings_before_guests() -> Non
     guest_105 = section.index('id="guest-105"')
     assert critical < storage < guest_107 < warning < job < guest_105
     assert 'class="banner critical">Status CRITICAL: &lt;b&gt;pbs-off' in html
+
+
+def _guest_row(html: str, vmid: int) -> str:
+    section = html[html.index('id="section-guests"') : html.index('id="section-jobs"')]
+    return next(row for row in section.split("<tr")[2:] if f">{vmid}</td>" in row)
+
+
+def test_a_guest_row_opens_with_its_worst_finding() -> None:
+    """scenario_full: 101 is covered by a PBS job and its snapshot failed verification
+    (critical); 100 is covered, fresh and verified (nothing to say)."""
+    from .scenario_full import build_full
+
+    html = render_html(build_full("en"))
+    row = _guest_row(html, 101)
+    assert row.startswith(' class="lvl-critical"')
+    verdict = row[row.index('data-label="Verdict"') :]
+    assert verdict.index("critical: last backup failed") < verdict.index("Covered")
+    assert "badge ok" not in row  # no green badge beside a critical finding
+    ok_row = _guest_row(html, 100)
+    assert not ok_row.startswith(" class=") and "badge ok" in ok_row

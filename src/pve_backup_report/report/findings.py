@@ -129,3 +129,33 @@ def banner(report: Report, status: str, tr: Translator | None = None) -> str:
     if why is None:
         return tr.t(f"status.{status}")
     return tr.t("banner.because", status=tr.t(f"status.word.{status}"), why=why)
+
+
+@dataclass(frozen=True)
+class GuestMark:
+    """How a guest's row opens: the colour and the words of its worst finding."""
+
+    level: Level
+    text: str
+
+
+def guest_mark(
+    tr: Translator, guest: GuestRow, anomalies: Sequence[Anomaly] = ()
+) -> GuestMark | None:
+    """The guest's worst finding (a critical reason, else a critical anomaly about it, else the
+    first reason or warning anomaly). None: nothing to say, the row may look green."""
+    level = worst_level(guest, anomalies)
+    if level is None:
+        return None
+    reasons = sorted(guest.attention, key=lambda r: r not in CRITICAL_REASONS)
+    if reasons and (level == guest.attention_level or reasons[0] in CRITICAL_REASONS):
+        return GuestMark(level, tr.t(f"reason.{reasons[0]}"))
+    worst = next((a for a in anomalies if a.severity is _SEVERITY[level]), None)
+    if worst is None:  # a reason with no anomaly: say it at the guest's level
+        return GuestMark(level, tr.t(f"reason.{reasons[0]}"))
+    return GuestMark(level, tr.anomaly(worst.code, worst.message, worst.details))
+
+
+def calm(css_class: str, mark: GuestMark | None) -> str:
+    """A green badge beside a finding would contradict it: shown neutral instead."""
+    return "muted" if mark is not None and css_class == "ok" else css_class

@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from ..analysis.coverage import Verdict
 from .charts import CELL_COLOURS, age_bars, coverage_bars, trend_charts
-from .findings import banner, findings, guest_anomalies
+from .findings import banner, calm, findings, guest_anomalies, guest_mark
 from .history_view import CELL_STATES, GridRow
 from .i18n import Translator, zone_label
 from .model import GuestRow, Report
@@ -115,6 +115,8 @@ def context(report: Report, variant: Variant) -> dict[str, Any]:
     def pbs(g: GuestRow) -> object:
         return pbs_cell(tr, g, report.pbs_collected)
 
+    by_guest = guest_anomalies(report)
+    marks = {g.vmid: guest_mark(tr, g, by_guest.get(g.vmid, ())) for g in report.guests}
     attention = report.attention_rows()
     guests: Sequence[GuestRow] = report.guests
     grid: Sequence[GridRow] = report.history.grid if report.history else ()
@@ -136,7 +138,9 @@ def context(report: Report, variant: Variant) -> dict[str, Any]:
         "status": status.name.lower(),
         "banner": banner(report, status.name.lower(), tr),
         "findings": findings(report, tr),
-        "guest_anomalies": guest_anomalies(report),
+        "guest_anomalies": by_guest,
+        "marks": marks,
+        "calm": calm,
         "generated": f"{tr.datetime(report.generated_at)} {zone_label(report.generated_at)}",
         "dt": dt,
         "coverage_bars": coverage_bars(report.summary),
