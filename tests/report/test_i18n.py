@@ -93,9 +93,12 @@ def test_french_formats() -> None:
     assert tr.number(0.25, 2) == "0,25"
     assert tr.percent(1, 3) == f"33,3{NNBSP}%"
     assert tr.size(1536 * 1024**2) == f"1,5{NNBSP}Gio"
-    assert tr.age(36) == f"36{NNBSP}h"
-    assert tr.age(72) == f"3{NNBSP}jours"
-    assert tr.age(1.5) == f"1,5{NNBSP}h"
+    # CLDR (Babel): no-break space before long unit names; French 0 ≤ n < 2 is singular
+    assert tr.age(36) == "36\u00a0heures"
+    assert tr.age(72) == "3\u00a0jours"
+    assert tr.age(1.5) == "1,5\u00a0heure"
+    assert tr.duration(3725) == f"1{NNBSP}h 2\u00a0min"
+    assert tr.datetime_z(NOW) == "26/11/2026 21:05\u00a0CET"
 
 
 def test_english_formats() -> None:
@@ -104,14 +107,19 @@ def test_english_formats() -> None:
     assert tr.datetime(NOW, with_zone=True) == "2026-11-26 21:05 CET (UTC+01:00)"
     assert tr.number(1234567.5, 1) == "1,234,567.5"
     assert tr.size(512) == "512 B"
-    assert tr.duration(3725) == f"1{NNBSP}h{NNBSP}02{NNBSP}min"
-    assert tr.age(0.5) == "30 min"
+    assert tr.duration(3725) == "1 hr 2 min"
+    assert tr.duration(65) == "1 min 5 sec"
+    assert tr.age(0.5) == "30 minutes"
+    assert tr.age(1) == "1 hour"
+    assert tr.datetime_z(NOW) == "2026-11-26 21:05\u00a0CET"
 
 
 def test_times_follow_the_report_zone() -> None:
     tr = Translator("en", ZoneInfo("Europe/Paris"))
     utc = datetime.fromisoformat("2026-07-01T12:00:00+00:00")
     assert tr.datetime(utc) == "2026-07-01 14:00"  # CEST
+    assert tr.datetime_z(utc) == "2026-07-01 14:00\u00a0CEST"
+    assert Translator("en", ZoneInfo("Asia/Dubai")).datetime_z(utc) == "2026-07-01 16:00\u00a0UTC+04:00"
 
 
 # ------------------------------------------------------------------ anomaly messages
