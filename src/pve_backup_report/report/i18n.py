@@ -179,6 +179,12 @@ class Translator:
     def time(self, value: datetime) -> str:
         return self._format(value, "HH:mm")
 
+    def datetime_z(self, value: datetime | None) -> str | None:
+        """Date, time and a short zone (`2025-11-26 20:00 UTC`, `26/11/2025 21:00 CET`)."""
+        if value is None:
+            return None
+        return f"{self.datetime(value)}{NBSP}{short_zone(self._local(value))}"
+
     def datetime(self, value: datetime | None, with_zone: bool = False) -> str | None:
         """Date and time in the report's zone; `with_zone` adds the zone's label (UTC, CET
         (UTC+01:00)), `short_zone` for tables (a time never goes without its zone)."""
@@ -188,12 +194,6 @@ class Translator:
         if with_zone:
             text += f" {zone_label(self._local(value))}"
         return text
-
-    def datetime_z(self, value: datetime | None) -> str | None:
-        """Date, time and a short zone (`2025-11-26 20:00 UTC`, `26/11/2025 21:00 CET`)."""
-        if value is None:
-            return None
-        return f"{self.datetime(value)}{NBSP}{short_zone(self._local(value))}"
 
     def duration(self, seconds: float | None) -> str | None:
         """`1 hr 2 min`, `2 min 5 sec`, `45 sec` (French `1 h 2 min` …), Babel's units."""
