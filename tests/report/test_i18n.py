@@ -119,7 +119,10 @@ def test_times_follow_the_report_zone() -> None:
     utc = datetime.fromisoformat("2026-07-01T12:00:00+00:00")
     assert tr.datetime(utc) == "2026-07-01 14:00"  # CEST
     assert tr.datetime_z(utc) == "2026-07-01 14:00\u00a0CEST"
-    assert Translator("en", ZoneInfo("Asia/Dubai")).datetime_z(utc) == "2026-07-01 16:00\u00a0UTC+04:00"
+    assert (
+        Translator("en", ZoneInfo("Asia/Dubai")).datetime_z(utc)
+        == "2026-07-01 16:00\u00a0UTC+04:00"
+    )
 
 
 # ------------------------------------------------------------------ anomaly messages

@@ -170,7 +170,7 @@ def test_markdown_and_text() -> None:
     md = render_md(build_full())
     assert "## Changes since the previous report" in md and "## Backup servers" in md
     assert "  - 101 db (success → failure)" in md
-    assert "| 2026-11-26 09:30 | 71.4% | 1 | 2 |" in md
+    assert "| 2026-11-26 09:30\u00a0CET | 71.4% | 1 | 2 |" in md
     assert "| 101 | db | · | · | · | · | · | · | · | F | · | · | · | · | S | F |" in md
     text = render_text(build_full("fr"))
     assert "Non vérifiés\u202f: 2 · groupes de sauvegarde orphelins\u202f: 2" in text

@@ -110,7 +110,7 @@ def context(report: Report, variant: Variant) -> dict[str, Any]:
     status = report_exit_status(report)
 
     def dt(value: datetime | None) -> str | None:
-        return tr.datetime(value)
+        return tr.datetime_z(value)  # a time is never shown without its zone
 
     def pbs(g: GuestRow) -> object:
         return pbs_cell(tr, g, report.pbs_collected)

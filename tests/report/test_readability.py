@@ -1,0 +1,39 @@
+"""The report read top-down (issue 13 §2): zones beside times, codes kept whole, contents
+and anchors, the footer's zone. Expected values worked out by hand from scenario.py
+(generated 2026-11-26 09:30 Europe/Paris; node pve1 in Europe/Paris, pve2 without a zone)."""
+
+from __future__ import annotations
+
+from pve_backup_report.report.render_html import render_html
+from pve_backup_report.report.render_md import render_md
+
+from .scenario import build
+
+NBSP = "\u00a0"
+
+
+def _section(html: str, name: str) -> str:
+    start = html.index(f'id="section-{name}"')
+    return html[start : html.index("</section>", start)]
+
+
+def test_schedules_say_their_zone_and_next_runs_carry_theirs() -> None:
+    jobs = _section(render_html(build("en")), "jobs")
+    # "daily" runs on any node: read in pve1's zone; its next run 20:00 UTC is 21:00 CET
+    assert 'every day at 21:00 <span class="small">(node time, Europe/Paris)</span>' in jobs
+    assert f"Next run: 2026-11-26 21:00{NBSP}CET" in jobs
+    # "nfs-weekly" is restricted to pve2, whose zone is unknown: UTC, as the next run says
+    assert 'Saturdays at 02:00 <span class="small">(node time, UTC)</span>' in jobs
+    assert f"Next run: 2026-11-28 03:00{NBSP}CET" in jobs
+
+
+def test_every_time_in_the_guest_table_has_a_zone() -> None:
+    guests = _section(render_html(build("en")), "guests")
+    import re
+
+    times = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d(.{0,4})", guests)
+    assert times and all(t.startswith(f"{NBSP}CET") for t in times)
+
+
+def test_markdown_schedule_names_its_zone() -> None:
+    assert "every day at 21:00, node time, Europe/Paris" in render_md(build("en"))
