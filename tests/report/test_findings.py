@@ -79,6 +79,11 @@ def test_guest_anomaly_of_a_guest_without_attention_is_a_finding() -> None:
 def test_attention_section_lists_job_and_cluster_findings_before_guests() -> None:
     html = render_html(build("en"))
     section = html[html.index('id="section-attention"') : html.index('id="section-changes"')]
+    index, section = section.split('<h3 id="attention-critical"', 1)
+    # the index at the top links every finding to its list
+    assert '<li id="finding-stale">' in index and 'href="#guest-101">101</a>' in index
+    assert 'href="#anomaly-storage_disabled"' in index
+    section = '<h3 id="attention-critical"' + section
     critical = section.index('id="attention-critical"')
     warning = section.index('id="attention-warning"')
     storage = section.index("storage_disabled")

@@ -37,3 +37,37 @@ def test_every_time_in_the_guest_table_has_a_zone() -> None:
 
 def test_markdown_schedule_names_its_zone() -> None:
     assert "every day at 21:00, node time, Europe/Paris" in render_md(build("en"))
+
+
+def test_contents_list_and_every_internal_link_resolves() -> None:
+    import re
+
+    from .scenario_full import build_full
+
+    for report in (build("en"), build_full("fr")):
+        for variant in ("web", "print"):
+            html = render_html(report, variant)  # type: ignore[arg-type]
+            ids = set(re.findall(r' id="([^"]+)"', html))
+            links = set(re.findall(r' href="#([^"]+)"', html))
+            assert links - ids == set(), (variant, links - ids)
+            for section in ("summary", "attention", "guests", "jobs", "anomalies", "method"):
+                assert f'href="#sec-{section}"' in html
+                assert f'id="sec-{section}"' in html
+    html = render_html(build("en"))
+    toc = html[html.index('<nav class="toc-web"') : html.index("</nav>")]
+    assert '<a href="#sec-attention">What needs attention</a>' in toc
+    assert 'href="#sec-anomalies"><span class="n">1 / 1</span>' in html  # the anomaly count
+
+
+def test_footer_and_method_state_the_zone_not_a_time() -> None:
+    html = render_html(build("en"))
+    footer = html[html.index("<footer>") : html.index("</footer>")]
+    assert "Times are shown in Europe/Paris, CET (UTC+01:00)." in footer
+    assert "the report&#39;s time zone, Europe/Paris, CET (UTC+01:00)," in html
+    fr = render_html(build("fr"))
+    assert "Les heures sont données en Europe/Paris, CET (UTC+01:00)." in fr
+
+
+def test_limits_no_longer_claim_english_only_messages() -> None:
+    assert "Anomaly messages are given in English" not in render_html(build("en"))
+    assert "messages are shown in the report&#39;s language" in render_html(build("en"))

@@ -75,10 +75,12 @@ def test_not_specified_is_marked() -> None:
 
 def test_cards_coloured_with_text() -> None:
     html = render_html(build())
-    assert '<div class="card bad"><span class="n">2</span><span class="l">Not covered</span>' in (
-        html
-    )
-    assert '<div class="card warn"><span class="n">2</span><span class="l">Stale</span>' in html
+    # every count links to its list: here the findings naming those guests
+    not_covered = '<a class="card bad" href="#finding-not_covered"><span class="n">2</span>'
+    assert not_covered + '<span class="l">Not covered</span>' in html
+    stale = '<a class="card warn" href="#finding-stale"><span class="n">2</span>'
+    assert stale + '<span class="l">Stale</span>' in html
+    assert 'id="finding-not_covered"' in html and 'id="finding-stale"' in html
 
 
 def test_csv_is_rfc4180_and_injection_safe() -> None:

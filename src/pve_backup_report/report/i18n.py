@@ -285,6 +285,13 @@ def zone_label(value: datetime) -> str:
     return f"{name} ({pretty})"
 
 
+def report_zone(value: datetime) -> str:
+    """The zone itself, not a time: `Europe/Paris, CET (UTC+01:00)` or `UTC`."""
+    key = getattr(value.tzinfo, "key", None)
+    label = zone_label(value)
+    return label if not key or key in ("UTC", "Etc/UTC") else f"{key}, {label}"
+
+
 def short_zone(value: datetime) -> str:
     """`UTC`, `CET`, `EST`; `UTC+03:00` where the zone has no letters of its own."""
     name = value.tzname() or ""
