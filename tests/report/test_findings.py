@@ -79,18 +79,18 @@ def test_guest_anomaly_of_a_guest_without_attention_is_a_finding() -> None:
 def test_attention_section_lists_job_and_cluster_findings_before_guests() -> None:
     html = render_html(build("en"))
     section = html[html.index('id="section-attention"') : html.index('id="section-changes"')]
-    index, section = section.split('<h3 id="attention-critical"', 1)
-    # the index at the top links every finding to its list
-    assert '<li id="finding-stale">' in index and 'href="#guest-101">101</a>' in index
+    index, cards = section.split('<h3 id="attention-critical"', 1)
+    # the index: every finding, most serious first, each linking to its list
+    order = [index.index(f'id="finding-{code}"') for code in (
+        "storage_disabled", "not_covered", "disabled_only", "last_backup_failed",
+        "job_disabled", "stale", "excluded", "covered_non_pbs",
+    )]  # fmt: skip
+    assert order == sorted(order)
+    assert 'href="#guest-101">101</a>, <a href="#guest-103">103</a>' in index
     assert 'href="#anomaly-storage_disabled"' in index
-    section = '<h3 id="attention-critical"' + section
-    critical = section.index('id="attention-critical"')
-    warning = section.index('id="attention-warning"')
-    storage = section.index("storage_disabled")
-    guest_107 = section.index('id="guest-107"')
-    job = section.index("job_disabled")
-    guest_105 = section.index('id="guest-105"')
-    assert critical < storage < guest_107 < warning < job < guest_105
+    # then the guests' cards, critical before warning
+    assert cards.index('id="guest-107"') < cards.index('id="attention-warning"')
+    assert cards.index('id="attention-warning"') < cards.index('id="guest-105"')
     assert 'class="banner critical">Status CRITICAL: &lt;b&gt;pbs-off' in html
 
 
