@@ -71,3 +71,18 @@ def test_footer_and_method_state_the_zone_not_a_time() -> None:
 def test_limits_no_longer_claim_english_only_messages() -> None:
     assert "Anomaly messages are given in English" not in render_html(build("en"))
     assert "messages are shown in the report&#39;s language" in render_html(build("en"))
+
+
+def test_anomaly_codes_stay_whole_and_the_pdf_message_gets_the_width() -> None:
+    import re
+
+    html = render_html(build("en"), "print")
+    assert "code, .code { white-space: nowrap;" in html
+    table = html[html.index('<table class="rows anomalies">') :]
+    widths = [
+        int(w) for w in re.findall(r'<col class="w(\d+)">', table[: table.index("</colgroup>")])
+    ]
+    severity, component, code, message, details = widths
+    assert sum(widths) == 100 and message > details and message == max(widths)
+    for w in widths:
+        assert f"col.w{w} {{ width: {w}%; }}" in html
