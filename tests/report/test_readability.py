@@ -82,7 +82,8 @@ def test_anomaly_codes_stay_whole_and_the_pdf_message_gets_the_width() -> None:
     widths = [
         int(w) for w in re.findall(r'<col class="w(\d+)">', table[: table.index("</colgroup>")])
     ]
-    severity, component, code, message, details = widths
+    _severity, _component, code, message, details = widths
     assert sum(widths) == 100 and message > details and message == max(widths)
+    assert code >= 23  # pve_not_backed_up_unavailable (29 characters) on one line
     for w in widths:
         assert f"col.w{w} {{ width: {w}%; }}" in html
