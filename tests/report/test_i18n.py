@@ -188,3 +188,23 @@ def test_anomaly_message_placeholders_are_detail_names() -> None:
                 continue
             assert re.fullmatch(r"[a-z][a-z0-9_]*", name), (key, name)
             assert spec in ("", "date", "datetime", "n") and conversion is None, (key, spec)
+
+
+def test_french_typography_and_wording() -> None:
+    """As a French sysadmin writes: a narrow no-break space before : ; ? ! (a colon glued to a
+    word is an identifier, e.g. `{server}:{datastore}`), agreement by plural forms rather
+    than "(s)", and the project's terms."""
+    fr = catalogue("fr")
+    for key, text in fr.items():
+        if key == "letter.undetermined":
+            continue
+        assert not re.search(r"[ \u00a0][:;?!]", text), key
+        assert not re.search(r"\w[;?!]", text), key
+        if not key.startswith("anomaly."):
+            assert "(s)" not in text, key
+        assert "étiquette de retrait" not in text, key
+    assert fr["method.verdict.not_covered"].startswith("n’est sélectionné par aucune tâche")
+    tr = Translator("fr")
+    assert tr.plural("text.n.covered_other", 1) == "1 couvert (autre stockage)"
+    assert tr.plural("text.n.covered_other", 2) == "2 couverts (autre stockage)"
+    assert tr.plural("guests.intro", 17) == "17 invités, par VMID."

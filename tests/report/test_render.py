@@ -125,7 +125,11 @@ def test_markdown_cell() -> None:
 def test_text_summary(lang: str) -> None:
     text = render_text(build(lang))
     lines = text.splitlines()
-    assert lines[2].startswith("Guests 9:" if lang == "en" else "Invités 9\u202f:")
+    assert lines[2].startswith(
+        "9 guests: 4 covered (PBS), 1 covered (other storage), 2 not covered"
+        if lang == "en"
+        else "9 invités\u202f: 4 couverts (PBS), 1 couvert (autre stockage), 2 non couverts"
+    )
     items = [line for line in lines if line.startswith("  [")]
     assert [line.split()[1] for line in items[:6]] == ["107", "104", "101", "105", "108", "103"]
     assert "100 web" not in text  # covered and fresh: not listed

@@ -28,7 +28,7 @@ from typing import Literal
 from pydantic import SecretStr
 
 from ..config import ConfigError, parse_int
-from ..report.i18n import LANGUAGES, NNBSP
+from ..report.i18n import LANGUAGES, NNBSP, plural_form
 from ..report.model import Report
 from ..report.render_digest import render_digest_html, render_digest_text
 from .nagios import cluster_label, other_attention
@@ -171,9 +171,9 @@ _SUBJECT = {
 
 
 def _plural(lang: str, key: str, n: int) -> str:
+    """The CLDR plural form (Babel): French 0 and 1 are singular, English only 1."""
     one, many = _SUBJECT[lang][key]
-    singular = n <= 1 if lang == "fr" else n == 1
-    return (one if singular else many).format(n=n)
+    return (one if plural_form(lang, n) == "one" else many).format(n=n)
 
 
 def _one_line(text: str) -> str:

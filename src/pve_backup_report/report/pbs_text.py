@@ -77,7 +77,7 @@ def pbs_cell(tr: Translator, g: GuestRow, collected: bool) -> PbsCell:
         return PbsCell(tr.t("pbs.no_snapshot"), cls, None, (), tuple(warnings))
     state = verify_state(g) or "never"
     where = f"{s.server} · {s.datastore} · {namespace(tr, s.namespace)}"
-    facts = [tr.t("pbs.restore_points", n=tr.number(p.restore_points))]
+    facts = [tr.plural("pbs.restore_points", p.restore_points)]
     if s.size_bytes is not None:
         facts.append(tr.size(s.size_bytes) or "")
     if s.encrypted is not None:

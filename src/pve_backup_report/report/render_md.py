@@ -166,7 +166,7 @@ def _servers(tr: Translator, report: Report) -> list[str]:
 def _history(tr: Translator, history: HistoryView | None) -> list[str]:
     if history is None:
         return [tr.t("history.none")]
-    lines = [f"### {tr.t('history.trend_title', n=len(history.trend))}", ""]
+    lines = [f"### {tr.plural('history.trend_title', len(history.trend))}", ""]
     lines += _table(
         [tr.t("col." + h) for h in ("date", "coverage_pct", "failed", "stale")],
         [

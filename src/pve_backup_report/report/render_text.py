@@ -82,12 +82,17 @@ def render_text(report: Report) -> str:
         visible(banner(report, status, tr)),
         tr.t(
             "text.counts",
-            total=tr.number(s.guests_total),
-            pbs=tr.number(s.covered_pbs),
-            other=tr.number(s.covered_other),
-            not_covered=tr.number(s.not_covered),
-            excluded=tr.number(s.excluded_opted_out),
-            indeterminate=tr.number(s.indeterminate),
+            guests=tr.plural("text.n.guests", s.guests_total),
+            parts=", ".join(
+                tr.plural(f"text.n.{key}", n)
+                for key, n in (
+                    ("covered_pbs", s.covered_pbs),
+                    ("covered_other", s.covered_other),
+                    ("not_covered", s.not_covered),
+                    ("excluded", s.excluded_opted_out),
+                    ("indeterminate", s.indeterminate),
+                )
+            ),
         ),
         tr.t(
             "text.evidence",
@@ -101,8 +106,8 @@ def render_text(report: Report) -> str:
         ),
         tr.t(
             "text.anomalies",
-            critical=tr.number(s.anomalies_critical),
-            warning=tr.number(s.anomalies_warning),
+            critical=tr.plural("text.n.critical", s.anomalies_critical),
+            warning=tr.plural("text.n.warning", s.anomalies_warning),
         ),
         "",
     ]
