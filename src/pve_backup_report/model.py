@@ -184,6 +184,9 @@ class Inventory:
     anomalies: tuple[Anomaly, ...]
     not_backed_up: tuple[int, ...] | None = None  # PVE's own list; None = not readable
     configs_from_cache: int = 0  # guest configs taken from the opt-in config cache
+    # Lists that could not be read ("guests", "storages", "nodes"): their empty tuple above
+    # means "unknown", never "none exist" (jobs and pools say it with None instead).
+    unreadable: frozenset[str] = frozenset()
 
     def storage(self, storage_id: str | None) -> Storage | None:
         if storage_id is None:

@@ -157,3 +157,46 @@ def test_running_and_cut_logs_are_never_cached(
     # ... but a lower limit than its length makes the cached parse unusable: fetched and cut.
     asyncio.run(_run(sim, cache, log_limit=6))
     assert T3 in _logs_read(sim) and T2 not in _logs_read(sim)
+
+
+@pytest.mark.parametrize("kind", ["wrong_type", "missing_data", "invalid_json", "truncated"])
+def test_unusable_log_answers_are_never_cached(
+    kind: str, start_sim: Callable[[dict[str, Any]], Sim], tmp_path: Path
+) -> None:
+    """Issue 11 item 4: a run where task logs answered garbage must not leave guests critical
+    in the next run. Nothing is cached from such answers, and a following fault-free run on
+    the same database gives exactly the evidence of a run without cache."""
+    from pve_backup_report.simulator.faults import Fault
+
+    db = tmp_path / "history.sqlite3"
+    cache = SqliteTaskLogCache(db)
+    sim = start_sim(_finished_only())
+    plain = asyncio.run(_run(sim, None))
+
+    sim.server.faults.add(Fault(route=r"/tasks/.*/log$", kind=kind))  # type: ignore[arg-type]
+    faulty = asyncio.run(_run(sim, cache))
+    bad = [a for a in faulty.anomalies if a.details.get("endpoint", "").endswith("/log")]
+    assert bad, faulty.anomalies  # the failure is named ...
+    assert _cached(db) == set()  # ... and nothing of it outlives the run
+
+    sim.server.faults.clear()
+    after = asyncio.run(_run(sim, cache))
+    assert after.logs_from_cache == 0 and after.logs_fetched == 5
+    assert _same(plain, after)
+    assert _cached(db) == {T3, T2, T1, T5, T0}
+
+
+def test_a_log_without_its_task_line_is_not_cached(
+    start_sim: Callable[[dict[str, Any]], Sim], tmp_path: Path
+) -> None:
+    """A finished task whose log lacks the final TASK line (an incomplete answer) is parsed
+    for this run, never kept."""
+    data = _finished_only()
+    for task in data["tasks"]:
+        if task["upid"] == T3:
+            task["log"] = task["log"][:-1]  # drop "TASK OK"
+    db = tmp_path / "history.sqlite3"
+    sim = start_sim(data)
+    asyncio.run(_run(sim, SqliteTaskLogCache(db)))
+    assert T3 in _logs_read(sim)
+    assert _cached(db) == {T2, T1, T5, T0}

@@ -59,7 +59,7 @@ def test_two_clusters_two_reports_and_a_combined_summary(
     assert set(clusters) == {"alpha", "beta"}
     # alpha: guest 9000 is protected only by a disabled job, and a job names a missing pool
     assert clusters["alpha"]["status"] == 2
-    assert clusters["alpha"]["guests"] == 7
+    assert clusters["alpha"]["guests_total"] == 7
     assert combined["status"] == max(row["status"] for row in combined["clusters"])
     assert result.code == combined["status"]
     assert "| alpha | CRITICAL | 7 |" in result.out

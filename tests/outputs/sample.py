@@ -124,6 +124,9 @@ SUMMARY = Summary(
         AgeBucket("gt_7d", 0),
         AgeBucket("never", 2),
     ),
+    disabled_only=0,
+    other=1,  # 103: covered on non-PBS storage only
+    ok=2,  # 100 and 104 need no attention
 )
 
 ANOMALIES = (
@@ -176,5 +179,7 @@ def all_ok() -> Report:
             anomalies_warning=0,
             anomalies_info=0,
             verdicts={**SUMMARY.verdicts, "not_covered": 0, "covered_non_pbs": 0, "covered": 1},
+            other=0,
+            ok=2,
         ),
     )

@@ -91,7 +91,7 @@ def test_text_part_reads_top_down() -> None:
         "Changes since the previous report:", "The full report",
     )]  # fmt: skip
     assert order == sorted(order)
-    assert "  Not covered: 1\n" in text and "  Stale: 2\n" in text
+    assert "  Not covered (incl. disabled job only): 1\n" in text and "  Stale: 2\n" in text
     assert "  [CRITICAL] 1 guest in no backup job: 102\n" in text
     assert "  [CRITICAL] 102 lab (pve2): in no backup job\n" in text
     assert "Times are shown in UTC." in text

@@ -62,3 +62,30 @@ def test_second_run_shows_the_previous_one(
     third = cli(["--format", "json", "--output-dir", str(tmp_path / "three"), "--no-history"], env)
     assert third.code == first.code
     assert _report(tmp_path / "three")["history"] is None  # --no-history: not read either
+
+
+def test_history_command_prints_the_reports_counts_and_whole_name(
+    start_sim: Start,  # noqa: F811
+    cli: Cli,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """scenario_small, by hand: 5 covered on PBS, none on other storage; 9000 is protected only
+    by a disabled job, so "not covered" is 1 (0 guests in no job + 1 disabled job only)."""
+    data = scenario()
+    data["cluster"]["name"] = "production-cluster-paris-dc2"  # 28 characters
+    sim = start_sim(data)
+    db = tmp_path / "history.sqlite3"
+    env = sim.env(REPORT_HISTORY_DB=str(db))
+    run = cli(["--format", "json", "--output-dir", str(tmp_path / "one")], env)
+    summary = _report(tmp_path / "one")["summary"]
+    assert (summary["not_covered"], summary["disabled_only"]) == (1, 1)
+    assert (summary["covered_pbs"], summary["covered_other"]) == (5, 0)
+    listed = cli(["history", "--db", str(db)], env)
+    assert listed.code == 0
+    head, row = listed.out.splitlines()
+    assert head.split() == ["run", "started", "cluster", "exit", "covered", "not_covered",
+                            "last_failed", "stale"]  # fmt: skip
+    cells = row.split()
+    assert cells[2] == "production-cluster-paris-dc2"
+    assert cells[3] == str(run.code)
+    assert cells[4:7] == ["5", "1", str(summary["last_failed"])]

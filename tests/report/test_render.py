@@ -77,7 +77,7 @@ def test_cards_coloured_with_text() -> None:
     html = render_html(build())
     # every count links to its list: here the findings naming those guests
     not_covered = '<a class="card bad" href="#finding-not_covered"><span class="n">2</span>'
-    assert not_covered + '<span class="l">Not covered</span>' in html
+    assert not_covered + '<span class="l">Not covered (incl. disabled job only)</span>' in html
     stale = '<a class="card warn" href="#finding-stale"><span class="n">2</span>'
     assert stale + '<span class="l">Stale</span>' in html
     assert 'id="finding-not_covered"' in html and 'id="finding-stale"' in html
@@ -136,6 +136,6 @@ def test_text_summary(lang: str) -> None:
     assert lines[-1].endswith("CRITICAL")
 
 
-def test_terminal_control_characters_are_made_visible() -> None:
-    assert visible("a\x1b[31mb\u202ec") == "a\\u001b[31mb\\u202ec"
+def test_terminal_control_characters_are_removed_bidi_made_visible() -> None:
+    assert visible("a\x1b[31mb\u202ec") == "a[31mb\\u202ec"
     assert visible("x\ny") == "x y"

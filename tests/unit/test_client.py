@@ -210,3 +210,119 @@ def test_concurrency_is_bounded() -> None:
 
     asyncio.run(main())
     assert peak == 3
+
+
+def _raiser(*errors: Exception, then: httpx2.Response | None = None) -> Handler:
+    """A handler raising ``errors`` one per request, then answering ``then``."""
+    pending = list(errors)
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        if pending:
+            raise pending.pop(0)
+        assert then is not None
+        return then
+
+    return handler
+
+
+def _reset(request: httpx2.Request | None = None) -> httpx2.ReadError:
+    try:
+        raise ConnectionResetError(104, "Connection reset by peer")
+    except ConnectionResetError as cause:
+        error = httpx2.ReadError("reset")
+        error.__cause__ = cause
+        return error
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (_reset(), TransportKind.RESET),
+        (httpx2.RemoteProtocolError("peer closed connection"), TransportKind.PROTOCOL),
+        (httpx2.ReadError("read failed"), TransportKind.READ),
+    ],
+)
+def test_broken_exchange_is_retried_then_succeeds(error: Exception, kind: TransportKind) -> None:
+    ok = httpx2.Response(200, json={"data": [1]})
+    client, seen = make(_raiser(error, error, then=ok))
+    assert run(client.get("/cluster/resources")).data == [1]
+    assert len(seen) == 3  # two failures, then the answer
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (_reset(), TransportKind.RESET),
+        (httpx2.RemoteProtocolError("peer closed connection"), TransportKind.PROTOCOL),
+        (httpx2.ReadError("read failed"), TransportKind.READ),
+    ],
+)
+def test_broken_exchange_retries_are_bounded(error: Exception, kind: TransportKind) -> None:
+    client, seen = make(_raiser(*[error] * 10), retries=2)
+    with pytest.raises(TransportError) as info:
+        run(client.get("/cluster/resources"))
+    assert info.value.kind is kind
+    assert len(seen) == 3  # first try + 2 retries, no more
+
+
+def test_read_timeout_is_not_retried() -> None:
+    client, seen = make(_raiser(*[httpx2.ReadTimeout("slow")] * 3))
+    with pytest.raises(TransportError) as info:
+        run(client.get("/cluster/resources"))
+    assert info.value.kind is TransportKind.TIMEOUT
+    assert len(seen) == 1
+
+
+def test_retry_after_is_honoured_and_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    waits: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
+    answers = iter(
+        [
+            httpx2.Response(503, headers={"Retry-After": "3"}),
+            httpx2.Response(503, headers={"Retry-After": "3600"}),
+            httpx2.Response(200, json={"data": {}}),
+        ]
+    )
+    client, seen = make(lambda r: next(answers))
+    run(client.get("/version"))
+    assert len(seen) == 3
+    assert waits == [3.0, 30.0]  # the second wait is capped at the 30 s timeout
+
+
+def test_backoff_has_jitter_within_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    waits: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
+    config = ClientConfig(
+        base_urls=("https://pve1:8006/api2/json",),
+        authorization=pve_authorization("report@pve!audit", SecretStr(SECRET)),
+        retries=2,
+        backoff=1.0,
+    )
+    handler = _raiser(*[httpx2.RemoteProtocolError("cut")] * 3)
+    client = ReadOnlyClient(config, transport=httpx2.MockTransport(handler))
+    with pytest.raises(TransportError):
+        run(client.get("/version"))
+    # attempt 1 waits in [0.5, 1], attempt 2 in [1, 2] (backoff 1 s, doubled, half jitter)
+    assert len(waits) == 2
+    assert 0.5 <= waits[0] <= 1.0 and 1.0 <= waits[1] <= 2.0
+
+
+def test_retry_after_date_and_garbage() -> None:
+    from datetime import UTC, datetime
+
+    from pve_backup_report.api.client import retry_after_seconds
+
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    assert retry_after_seconds("Thu, 01 Jan 2026 12:00:10 GMT", now) == 10.0
+    assert retry_after_seconds("Thu, 01 Jan 2026 11:00:00 GMT", now) == 0.0
+    assert retry_after_seconds("soon", now) is None
+    assert retry_after_seconds(None, now) is None
+    assert retry_after_seconds(" 7 ", now) == 7.0

@@ -54,6 +54,40 @@ def test_node_restriction_after_migration() -> None:
     assert "job_node_without_guests" in codes(inv)
 
 
+def test_many_node_restricted_jobs_make_one_line_and_data() -> None:
+    # one `all` job per node (pve1..pve4): guest 100 on pve1 is selected by node-1 only; the
+    # other three pass it by. One sentence with the count, the job ids kept as data.
+    inv = inventory(
+        [guest(100, "pve1"), guest(101, "pve2")],
+        [job(f"node-{n}", all=1, node=f"pve{n}") for n in (1, 2, 3, 4)],
+    )
+    cov = compute_coverage(inv).guests[100]
+    assert cov.status is Verdict.COVERED
+    assert cov.other_node_jobs == ("node-2", "node-3", "node-4")
+    assert "not selected: 3 jobs restricted to other nodes" in cov.explanation
+    assert not [line for line in cov.explanation if "is restricted to node" in line]
+    assert len(cov.explanation) == 2  # the selecting job's line + the count
+
+
+def test_node_restricted_count_in_french() -> None:
+    from datetime import UTC, datetime
+
+    from pve_backup_report.report.build import build_report
+
+    inv = inventory(
+        [guest(100, "pve1")],
+        [job(f"node-{n}", all=1, node=f"pve{n}") for n in (2, 3)],
+    )
+    coverage = compute_coverage(inv)
+    report = build_report(
+        inv, coverage, None, (), generated_at=datetime(2026, 1, 5, tzinfo=UTC),
+        tool_version="t", config_summary={}, lang="fr",
+    )  # fmt: skip
+    text = report.guests[0].explanation_text
+    assert "non sélectionné\u202f: 2 tâches limitées à d’autres nœuds" in text
+    assert coverage.guests[100].explanation[0] == ("not selected: 2 jobs restricted to other nodes")
+
+
 def test_unknown_vmid_reported_never_counted() -> None:
     inv = inventory([guest(100)], [job("j", vmid="100,150")])
     result = compute_coverage(inv)
@@ -193,3 +227,48 @@ def test_cross_check_with_proxmox_rule() -> None:
     mismatch = cross_check((101, 102, 103), cov)  # 101 is selected by a (disabled) job
     assert [a.details["vmid"] for a in mismatch] == [101]
     assert cross_check(None, cov) == []
+
+
+def test_unreadable_storage_list_makes_guests_indeterminate_not_uncovered() -> None:
+    """Issue 11 item 1: unknown storages are not missing storages."""
+    from dataclasses import replace
+
+    base = inventory(
+        [guest(100), guest(101), guest(102, tags=("no-backup",))],
+        [
+            job("daily", vmid="100,101"),
+            job("nfs", vmid="101", storage="nfs"),
+            job("off", vmid="102", enabled=0),
+        ],
+    )
+    inv = replace(base, storages=(), unreadable=frozenset({"storages"}))
+    result = compute_coverage(inv)
+    # 100: its only job's target is unknown -> indeterminate (was "disabled_only");
+    # 101: both targets unknown -> indeterminate; 102: a disabled job stays disabled_only
+    assert verdicts(inv) == {100: "indeterminate", 101: "indeterminate", 102: "disabled_only"}
+    assert result.guests[100].indeterminate_by == ("daily",)
+    assert result.guests[100].jobs[0].target == "storage_unknown"
+    assert "job daily (vmid 100,101) on pbs-main — the storage list could not be read" in (
+        result.guests[100].explanation
+    )
+    # no "storage does not exist" finding for a storage we could not look up
+    assert "job_storage_unknown" not in codes(inv)
+    # the same inventory with a readable, empty storage list: the storages really are missing
+    missing = replace(base, storages=())
+    assert verdicts(missing) == {100: "disabled_only", 101: "disabled_only", 102: "disabled_only"}
+    assert codes(missing).count("job_storage_unknown") == 3  # daily, nfs and off
+
+
+def test_unknown_job_list_makes_every_guest_indeterminate() -> None:
+    """Issue 11 item 2: jobs unknown is not "no jobs": no guest may read `not_covered`."""
+    from dataclasses import replace
+
+    from pve_backup_report.analysis.crosscheck import cross_check as check
+
+    inv = replace(inventory([guest(100), guest(101)], []), jobs=None)
+    result = compute_coverage(inv)
+    assert verdicts(inv) == {100: "indeterminate", 101: "indeterminate"}
+    assert result.guests[100].explanation == ("the backup job list could not be read",)
+    assert result.anomalies == ()
+    # Proxmox's own list cannot contradict an unknown verdict
+    assert check((100,), result.guests) == [] and check((), result.guests) == []

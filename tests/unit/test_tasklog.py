@@ -585,3 +585,45 @@ def test_parse_task_log_never_raises(lines: list[str], truncated: bool) -> None:
 @given(st.text())
 def test_map_task_status_total(text: str) -> None:
     assert map_task_status(text) in ("success", "warning", "failure", "running", "job_errors")
+
+
+# --------------------------------------------------------------------------- issue 13 shapes
+
+
+def test_multiline_error_keeps_continuation_lines_cause_first() -> None:
+    # 218: the first line ends with "because:" (generic), so its two ERROR continuation lines
+    # (the cause) come first; 219: the first line says what failed, so the order is kept.
+    # Times: March 2025 in Berlin is CET (UTC+1).
+    r = parse_task_log(load("multiline_error"), UPID_MULTI, BERLIN)
+    assert r.job_outcome == "finished_errors"
+    assert r.notes == ()
+    g = by_vmid(r)
+    assert g[218].result == "failure"
+    assert g[218].error == (
+        "Not enough free space available for volume 0 of resource 'vm-218-disk-1' on node "
+        "'pve3'; Failed to adjust DRBD resource vm-218-disk-1 — API Return-Code: 500. "
+        "Message: Could not create snapshot of resource 'vm-218-disk-1', because:"
+    )
+    assert g[218].started_at == utc(2025, 3, 4, 21, 0, 3)
+    assert g[218].ended_at == utc(2025, 3, 4, 21, 0, 9)
+    assert g[219].result == "failure"
+    assert g[219].error == (
+        "job failed with err -5 - Input/output error — read error on drive-scsi0 at offset "
+        "1073741824"
+    )
+    assert g[219].ended_at == utc(2025, 3, 4, 21, 0, 41)
+    assert g[219].warnings == ()
+
+
+def test_error_continuation_stops_at_failed_at() -> None:
+    # An ERROR line after "Failed at" no longer belongs to the failure message.
+    lines = [
+        "INFO: Starting Backup of VM 300 (lxc)",
+        "INFO: Backup started at 2025-03-04 22:00:03",
+        "ERROR: Backup of VM 300 failed - CT is locked (backup)",
+        "INFO: Failed at 2025-03-04 22:00:04",
+        "ERROR: some later complaint",
+        "TASK ERROR: job errors",
+    ]
+    r = parse_task_log(lines, UPID_MULTI, BERLIN)
+    assert r.guests[0].error == "CT is locked (backup)"

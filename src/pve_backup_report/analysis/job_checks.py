@@ -66,7 +66,9 @@ def check_jobs(
             )
         else:
             storage = storages.get(job.storage)
-            if storage is None:
+            if storage is None and "storages" in inventory.unreadable:
+                pass  # unknown, not missing: the storage_unavailable anomaly says why
+            elif storage is None:
                 out.append(
                     _anomaly(
                         Severity.CRITICAL,

@@ -29,6 +29,10 @@ Times. Task-log lines carry no timestamps; ``Backup started at``, ``Backup finis
 
 ``duration_s`` comes from ``Finished Backup of VM <id> (HH:MM:SS)``; without it, end - start.
 
+Errors. vzdump prints a multi-line error as ``ERROR: Backup of VM <id> failed - <first line>``
+followed by one ``ERROR:`` line per further line, up to ``INFO: Failed at``; they all make the
+guest's ``error``, the cause first when the first line only announces it (see `_compose_error`).
+
 ``transferred_bytes`` takes, per guest, the first available of: the qemu line ``transferred <size>
 in <n> seconds`` (data read for the backup: the dirty part when incremental); the sum of the
 backup client's ``<archive>: had to backup|upload <size> of <size>`` lines (new data before
@@ -72,6 +76,8 @@ TimeSource = Literal["node_tz", "archive_offset", "upid_offset", "archive_only",
 
 _MAX_NOTES = 50
 _MAX_TEXT = 300  # longest remark excerpt kept from a line
+_MAX_MORE = 20  # continuation lines kept per guest message (error, warning, output)
+_MAX_MESSAGE = 2000  # longest error or warning text kept for a guest
 
 
 @dataclass(frozen=True)
@@ -135,7 +141,6 @@ _A = re.ASCII
 _VMID = r"[0-9]{1,15}"
 _SIZE = r"([0-9]{1,15}(?:\.[0-9]{1,9})?)\s?([kKMGTPE]?i?B|[kKMGTPE])"
 
-_LEVEL_RE = re.compile(r"(INFO|WARN|ERROR):\s?(.*)", _A | re.DOTALL)
 _TASK_RE = re.compile(r"TASK (OK|WARNINGS: ?[0-9]{1,15}|ERROR: ?(.*))", _A | re.DOTALL)
 _HEADER_RE = re.compile(r"starting new backup job: (.*)", _A | re.DOTALL)
 _SKIP_RE = re.compile(r"skip external VMs: (.*)", _A)
@@ -148,8 +153,8 @@ _FINISHED_RE = re.compile(
     rf"Finished Backup of VM ({_VMID}) \(([0-9]{{1,9}}):([0-9]{{2}}):([0-9]{{2}})\)", _A
 )
 _FAILED_RE = re.compile(rf"Backup of VM ({_VMID}) failed - (.*)", _A | re.DOTALL)
-_JOB_OK_RE = re.compile(r"Backup job finished successfully", _A)
-_JOB_ERRORS_RE = re.compile(r"Backup job finished with errors", _A)
+_JOB_OK = "Backup job finished successfully"
+_JOB_ERRORS = "Backup job finished with errors"
 _JOB_FAILED_RE = re.compile(r"Backup job failed - (.*)", _A | re.DOTALL)
 _MODE_RE = re.compile(r"backup mode: (\S+)", _A)
 _MODE_FALLBACK_RE = re.compile(r"trying '([^']+)' mode instead", _A)
@@ -170,6 +175,30 @@ _CLIENT_UPLOAD_SIZE_RE = re.compile(rf"\S+: Upload size: {_SIZE}", _A)
 _TAR_TOTAL_RE = re.compile(r"Total bytes written: ([0-9]{1,20})", _A)
 _LOCK_WAIT_RE = re.compile(r"trying to get global lock", _A)
 _KNOWN_JOB_LEVEL_RE = re.compile(r"got global lock|notified via target|sending notification", _A)
+
+# First word of a message -> which structural line it may be (job header, guest start/end ...).
+_JOB_HEADS: dict[str, str] = {
+    "starting": "starting",
+    "skip": "skip",
+    "Starting": "Starting",
+    "Backup": "Backup",
+    "Finished": "Finished",
+    "Failed": "Failed",
+}
+_KNOWN_JOB_LEVEL_HEADS = frozenset({"got", "notified", "sending"})
+
+# First word of a message -> the only line shapes it can start. Dispatching on it keeps the
+# per-line cost flat however many shapes are known (the parser is the hot spot of a large run).
+_GUEST_HEADS: dict[str, str] = {
+    "Backup": "started",
+    "backup": "mode",
+    "trying": "mode",
+    "VM": "name",
+    "CT": "name",
+    "creating": "creating",
+    "transferred": "transferred",
+    "Total": "total",
+}
 
 _UNITS: dict[str, int] = {
     "B": 1,
@@ -317,7 +346,8 @@ class _Block:
     archive_time: datetime | None = None  # UTC, PBS names only
     archive_local: datetime | None = None  # local, vzdump file names only
     warnings: list[str] = field(default_factory=list)
-    error_lines: list[str] = field(default_factory=list)
+    error_lines: list[str] = field(default_factory=list)  # ERROR lines before a failure line
+    error_more: list[str] = field(default_factory=list)  # the failure message's next lines
     mode: str | None = None
     name: str | None = None
     qemu_transferred: int | None = None
@@ -342,40 +372,57 @@ def _add(current: int | None, value: int | None) -> int | None:
     return value if current is None else current + value
 
 
-def _guest_line(block: _Block, level: str, msg: str, notes: _Notes) -> None:
-    """Lines inside a guest block that are neither start nor end markers."""
-    text = msg.strip()
+def _guest_line(block: _Block, level: str, text: str, head: str, notes: _Notes) -> None:
+    """Lines inside a guest block that are neither start nor end markers.
+
+    ``head`` is the first word of ``text``: it picks the one pattern that can apply, so plugin
+    chatter (most of a log) costs a dictionary lookup instead of a regex per known line shape.
+    """
     if level == "WARN":
         block.warnings.append(text)
         return
     if level == "ERROR":
-        block.error_lines.append(text)
+        if not block.failed:
+            block.error_lines.append(text)
+        elif len(block.error_more) < _MAX_MORE:
+            # vzdump prints a multi-line error as one ERROR line each, up to "Failed at"
+            block.error_more.append(text)
         return
-    if (m := _STARTED_AT_RE.fullmatch(text)) is not None:
-        block.started_local = _naive(m)
-        if block.started_local is None:
-            notes.add(f"VM {block.vmid}: invalid start time {_clip(text)!r}")
-    elif (m := _MODE_RE.fullmatch(text) or _MODE_FALLBACK_RE.fullmatch(text)) is not None:
-        block.mode = m[1]  # "trying 'suspend' mode instead" overrides the announced mode
-    elif block.name is None and (m := _NAME_RE.fullmatch(text)) is not None:
-        block.name = m[1]
-    elif (m := _PBS_ARCHIVE_RE.fullmatch(text)) is not None:
-        block.archive = m[1]
-        if (t := _PBS_NAME_TIME_RE.search(m[1])) is not None and (n := _naive(t)) is not None:
-            block.archive_time = n.replace(tzinfo=UTC)
-    elif (m := _FILE_ARCHIVE_RE.fullmatch(text)) is not None:
-        block.archive = m[1].rsplit("/", 1)[-1]
-        if (t := _FILE_NAME_TIME_RE.search(block.archive)) is not None:
-            block.archive_local = _naive(t)
-    elif (m := _QEMU_TRANSFERRED_RE.match(text)) is not None:
-        block.qemu_transferred = _size_to_bytes(m[1], m[2])
-    elif (m := _CLIENT_HAD_TO_RE.match(text)) is not None:
-        block.client_had_to = _add(block.client_had_to, _size_to_bytes(m[1], m[2]))
-    elif (m := _CLIENT_UPLOAD_SIZE_RE.match(text)) is not None:
-        block.client_upload_size = _add(block.client_upload_size, _size_to_bytes(m[1], m[2]))
-    elif (m := _TAR_TOTAL_RE.match(text)) is not None:
+    kind = _GUEST_HEADS.get(head)
+    if kind is None:
+        if head.endswith(":"):  # "<archive>: had to backup ..." from the backup client
+            if (m := _CLIENT_HAD_TO_RE.match(text)) is not None:
+                block.client_had_to = _add(block.client_had_to, _size_to_bytes(m[1], m[2]))
+            elif (m := _CLIENT_UPLOAD_SIZE_RE.match(text)) is not None:
+                block.client_upload_size = _add(
+                    block.client_upload_size, _size_to_bytes(m[1], m[2])
+                )
+        return  # any other INFO line is plugin chatter: ignored on purpose
+    if kind == "started":
+        if (m := _STARTED_AT_RE.fullmatch(text)) is not None:
+            block.started_local = _naive(m)
+            if block.started_local is None:
+                notes.add(f"VM {block.vmid}: invalid start time {_clip(text)!r}")
+    elif kind == "mode":
+        if (m := _MODE_RE.fullmatch(text) or _MODE_FALLBACK_RE.fullmatch(text)) is not None:
+            block.mode = m[1]  # "trying 'suspend' mode instead" overrides the announced mode
+    elif kind == "name":
+        if block.name is None and (m := _NAME_RE.fullmatch(text)) is not None:
+            block.name = m[1]
+    elif kind == "creating":
+        if (m := _PBS_ARCHIVE_RE.fullmatch(text)) is not None:
+            block.archive = m[1]
+            if (t := _PBS_NAME_TIME_RE.search(m[1])) is not None and (n := _naive(t)) is not None:
+                block.archive_time = n.replace(tzinfo=UTC)
+        elif (m := _FILE_ARCHIVE_RE.fullmatch(text)) is not None:
+            block.archive = m[1].rsplit("/", 1)[-1]
+            if (t := _FILE_NAME_TIME_RE.search(block.archive)) is not None:
+                block.archive_local = _naive(t)
+    elif kind == "transferred":
+        if (m := _QEMU_TRANSFERRED_RE.match(text)) is not None:
+            block.qemu_transferred = _size_to_bytes(m[1], m[2])
+    elif kind == "total" and (m := _TAR_TOTAL_RE.match(text)) is not None:
         block.tar_total = int(m[1])
-    # any other INFO line is plugin chatter: ignored on purpose
 
 
 # --------------------------------------------------------------------------- time conversion
@@ -452,6 +499,26 @@ def _safe_add(start: datetime | None, seconds: int | None) -> datetime | None:
 # --------------------------------------------------------------------------- result building
 
 
+def _compose_error(first: str | None, more: Sequence[str]) -> str | None:
+    """A guest's whole failure message on one line, its cause first.
+
+    vzdump prints ``Backup of VM <id> failed - <first line>`` then one ``ERROR:`` line per further
+    line of the message. When the first line only announces what follows (it ends with ``:``,
+    as in ``API Return-Code: 500 ... because:``, or is empty), the following lines are the cause
+    and come first, the announcement after `` — ``; otherwise the message keeps its order.
+    """
+    rest = "; ".join(m for m in more if m)
+    if not rest:
+        return first
+    if not first:
+        text = rest
+    elif first.endswith(":"):
+        text = f"{rest} — {first}"
+    else:
+        text = f"{first} — {rest}"
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 3] + "..."
+
+
 def _freeze_block(
     b: _Block,
     conv: _Localize | None,
@@ -478,7 +545,7 @@ def _freeze_block(
         archive_time = conv(b.archive_local, started)
 
     warnings = list(b.warnings)
-    error = b.error
+    error = _compose_error(b.error, b.error_more)
     result: GuestResult
     if b.failed:
         result = "failure"
@@ -511,18 +578,20 @@ def _freeze_block(
     )
 
 
-def _iter_lines(lines: Iterable[str] | str) -> Iterable[str]:
-    """Each input item may itself hold newlines; CR, LF and a leading BOM are dropped."""
+def _split_lines(lines: Iterable[str] | str) -> list[str]:
+    """Each input item may itself hold newlines; a leading BOM is dropped (CRs go with the
+    strip of each line in `_parse`)."""
     source = [lines] if isinstance(lines, str) else lines
-    first = True
+    out: list[str] = []
     for item in source:
         text = item if isinstance(item, str) else str(item)
-        for part in text.split("\n"):
-            part = part.rstrip("\r")
-            if first:
-                part = part.removeprefix("\ufeff")
-                first = False
-            yield part
+        if "\n" in text:
+            out.extend(text.split("\n"))
+        else:
+            out.append(text)
+    if out:
+        out[0] = out[0].removeprefix("\ufeff")
+    return out
 
 
 def parse_task_log(
@@ -574,14 +643,22 @@ def _parse(
     lock_wait = False
     seen_any = False
 
-    for lineno, raw in enumerate(_iter_lines(lines), start=1):
-        if not raw.strip():
+    for lineno, raw in enumerate(_split_lines(lines), start=1):
+        line = raw.strip()
+        if not line:
             continue
         if task_line is not None:
-            notes.add(f"line {lineno}: text after the TASK line: {_clip(raw)!r}")
+            notes.add(f"line {lineno}: text after the TASK line: {_clip(line)!r}")
             continue
         seen_any = True
-        if (t := _TASK_RE.fullmatch(raw)) is not None:
+        # The level prefix by plain string comparison (no regex): every line pays for this.
+        if line.startswith("INFO:"):
+            level, text = "INFO", line[5:].lstrip()
+        elif line.startswith("ERROR:"):
+            level, text = "ERROR", line[6:].lstrip()
+        elif line.startswith("WARN:"):
+            level, text = "WARN", line[5:].lstrip()
+        elif line.startswith("TASK ") and (t := _TASK_RE.fullmatch(line)) is not None:
             task_line = t[1]
             if t[2] is not None and job_outcome is None:
                 if t[2].strip() == "job errors":
@@ -593,98 +670,104 @@ def _parse(
                 job_outcome = "finished_ok"
             current = None
             continue
-        lm = _LEVEL_RE.fullmatch(raw.strip())
-        if lm is None:
-            if lineno == 1 and raw.strip() == "no content":
+        else:
+            if lineno == 1 and line == "no content":
                 notes.add("empty task log ('no content')")
-            elif lineno == 1 and raw.startswith("unable to open file"):
-                notes.add(f"task log unavailable: {_clip(raw)}")
+            elif lineno == 1 and line.startswith("unable to open file"):
+                notes.add(f"task log unavailable: {_clip(line)}")
             else:
-                notes.add(f"line {lineno}: unrecognised line: {_clip(raw)!r}")
+                notes.add(f"line {lineno}: unrecognised line: {_clip(line)!r}")
             continue
-        level, msg = lm[1], lm[2]
-        text = msg.strip()
+        space = text.find(" ")
+        head = text if space < 0 else text[:space]
+        kind = _JOB_HEADS.get(head)
 
-        if level == "INFO" and (m := _HEADER_RE.fullmatch(text)) is not None:
-            if header is not None:
-                notes.add(f"line {lineno}: second job header ignored")
-            else:
-                header = _parse_header(m[1], notes)
-            current = None
-            continue
-        if level == "INFO" and (m := _SKIP_RE.fullmatch(text)) is not None:
-            for v in _split_ids(m[1]):
-                if v not in skipped:
-                    skipped.append(v)
-            continue
-        if level == "INFO" and (m := _START_RE.fullmatch(text)) is not None:
-            if current is not None and not current.terminated:
-                notes.add(f"VM {current.vmid}: block ended by the next guest without a result")
-            gtype = m[2]
-            block = _Block(vmid=int(m[1]))
-            if gtype == "qemu":
-                block.guest_type = "qemu"
-            elif gtype == "lxc":
-                block.guest_type = "lxc"
-            elif gtype is not None:
-                notes.add(f"VM {block.vmid}: unknown guest type {_clip(gtype)!r}")
-            blocks.append(block)
-            current = block
-            continue
-        if level == "ERROR" and (m := _FAILED_RE.fullmatch(text)) is not None:
-            vmid = int(m[1])
-            if current is None or current.vmid != vmid:
-                if current is not None and not current.terminated:
-                    notes.add(f"VM {current.vmid}: block ended by a failure of VM {vmid}")
-                current = _Block(vmid=vmid)
-                blocks.append(current)
-            elif current.finished:
-                notes.add(f"VM {vmid}: failure reported after its Finished line")
-            current.failed = True
-            current.error = m[2].strip()
-            continue
-        if level == "INFO" and (m := _FINISHED_RE.fullmatch(text)) is not None:
-            vmid = int(m[1])
-            if current is None or current.vmid != vmid:
-                notes.add(f"line {lineno}: Finished line for VM {vmid} outside its block")
-                current = _Block(vmid=vmid)
-                blocks.append(current)
-            current.finished = True
-            current.duration_s = int(m[2]) * 3600 + int(m[3]) * 60 + int(m[4])
-            continue
-        if level == "INFO" and (
-            (m := _FINISHED_AT_RE.fullmatch(text)) or (m := _FAILED_AT_RE.fullmatch(text))
-        ):
-            if current is None:
-                notes.add(f"line {lineno}: end time outside a guest block")
-            else:
-                current.ended_local = _naive(m)
-                if current.ended_local is None:
-                    notes.add(f"VM {current.vmid}: invalid end time {_clip(text)!r}")
+        if kind is None:
+            pass
+        elif level == "INFO" and kind == "starting":
+            if (m := _HEADER_RE.fullmatch(text)) is not None:
+                if header is not None:
+                    notes.add(f"line {lineno}: second job header ignored")
+                else:
+                    header = _parse_header(m[1], notes)
                 current = None
-            continue
-        if level == "INFO" and _JOB_OK_RE.fullmatch(text):
-            job_outcome = "finished_ok"
-            current = None
-            continue
-        if level == "INFO" and _JOB_ERRORS_RE.fullmatch(text):
-            job_outcome = "finished_errors"
-            current = None
-            continue
-        if level == "ERROR" and (m := _JOB_FAILED_RE.fullmatch(text)) is not None:
-            job_outcome = "failed"
-            job_error = m[1].strip()
-            current = None
-            continue
+                continue
+        elif level == "INFO" and kind == "skip":
+            if (m := _SKIP_RE.fullmatch(text)) is not None:
+                for v in _split_ids(m[1]):
+                    if v not in skipped:
+                        skipped.append(v)
+                continue
+        elif level == "INFO" and kind == "Starting":
+            if (m := _START_RE.fullmatch(text)) is not None:
+                if current is not None and not current.terminated:
+                    notes.add(f"VM {current.vmid}: block ended by the next guest without a result")
+                gtype = m[2]
+                block = _Block(vmid=int(m[1]))
+                if gtype == "qemu":
+                    block.guest_type = "qemu"
+                elif gtype == "lxc":
+                    block.guest_type = "lxc"
+                elif gtype is not None:
+                    notes.add(f"VM {block.vmid}: unknown guest type {_clip(gtype)!r}")
+                blocks.append(block)
+                current = block
+                continue
+        elif level == "ERROR" and kind == "Backup":
+            if (m := _FAILED_RE.fullmatch(text)) is not None:
+                vmid = int(m[1])
+                if current is None or current.vmid != vmid:
+                    if current is not None and not current.terminated:
+                        notes.add(f"VM {current.vmid}: block ended by a failure of VM {vmid}")
+                    current = _Block(vmid=vmid)
+                    blocks.append(current)
+                elif current.finished:
+                    notes.add(f"VM {vmid}: failure reported after its Finished line")
+                current.failed = True
+                current.error = m[2].strip()
+                continue
+            if (m := _JOB_FAILED_RE.fullmatch(text)) is not None:
+                job_outcome = "failed"
+                job_error = m[1].strip()
+                current = None
+                continue
+        elif level == "INFO" and kind == "Finished":
+            if (m := _FINISHED_RE.fullmatch(text)) is not None:
+                vmid = int(m[1])
+                if current is None or current.vmid != vmid:
+                    notes.add(f"line {lineno}: Finished line for VM {vmid} outside its block")
+                    current = _Block(vmid=vmid)
+                    blocks.append(current)
+                current.finished = True
+                current.duration_s = int(m[2]) * 3600 + int(m[3]) * 60 + int(m[4])
+                continue
+        elif level == "INFO" and kind in ("Backup", "Failed"):
+            if (m := _FINISHED_AT_RE.fullmatch(text)) or (m := _FAILED_AT_RE.fullmatch(text)):
+                if current is None:
+                    notes.add(f"line {lineno}: end time outside a guest block")
+                else:
+                    current.ended_local = _naive(m)
+                    if current.ended_local is None:
+                        notes.add(f"VM {current.vmid}: invalid end time {_clip(text)!r}")
+                    current = None
+                continue
+            if text == _JOB_OK:
+                job_outcome = "finished_ok"
+                current = None
+                continue
+            if text == _JOB_ERRORS:
+                job_outcome = "finished_errors"
+                current = None
+                continue
         if current is not None:
-            _guest_line(current, level, msg, notes)
+            _guest_line(current, level, text, head, notes)
             continue
         # job-level line outside any guest block
         if level == "WARN":
             job_warnings.append(text)
-        elif _LOCK_WAIT_RE.match(text):
+        elif head == "trying" and _LOCK_WAIT_RE.match(text):
             lock_wait = True
-        elif level == "INFO" and _KNOWN_JOB_LEVEL_RE.match(text):
+        elif level == "INFO" and head in _KNOWN_JOB_LEVEL_HEADS and _KNOWN_JOB_LEVEL_RE.match(text):
             pass
         else:
             notes.add(

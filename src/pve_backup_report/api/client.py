@@ -8,19 +8,27 @@ Why it looks like this:
   and following it could carry the token elsewhere).
 - **Typed errors** (see `errors.py`), mapped from the exception chain, not from message text.
 - **Failover**: several base URLs (cluster nodes) may be given; a node that cannot be reached
-  is skipped for the rest of the run. Transient failures are retried with backoff.
+  is skipped for the rest of the run.
+- **Retries**: GET is idempotent, so transient failures are retried a bounded number of times
+  with exponential backoff and jitter (so parallel requests do not retry in lock-step): HTTP
+  502/503/595, connection resets, remote protocol errors (a connection closed mid-response, a
+  truncated body) and read errors. A 503's `Retry-After` is honoured, capped by the timeout.
+  Timeouts are not retried: a hanging endpoint would only hang again, multiplying the wait.
 - The secret only exists inside the `Authorization` header built for each request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import logging
+import random
 import socket
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -45,6 +53,8 @@ RETRYABLE_STATUS = frozenset({502, 503, 595})
 FAILOVER_KINDS = frozenset(
     {TransportKind.DNS, TransportKind.REFUSED, TransportKind.CONNECT, TransportKind.CONNECT_TIMEOUT}
 )
+# The request reached the server but the answer was lost on the way: safe to ask again.
+RETRYABLE_KINDS = FAILOVER_KINDS | {TransportKind.RESET, TransportKind.READ, TransportKind.PROTOCOL}
 
 
 class ApiResponse(NamedTuple):
@@ -130,6 +140,9 @@ def classify_transport_error(exc: BaseException) -> tuple[TransportKind, str]:
     for item in chain:
         if isinstance(item, httpx2.TimeoutException | TimeoutError):
             return TransportKind.TIMEOUT, "timed out"
+    kind = _broken_exchange(chain)
+    if kind is not None:
+        return kind
     for item in chain:
         if isinstance(item, ssl.SSLError):
             return TransportKind.TLS, "TLS handshake failed"
@@ -137,6 +150,35 @@ def classify_transport_error(exc: BaseException) -> tuple[TransportKind, str]:
         if isinstance(item, httpx2.ConnectError):
             return TransportKind.CONNECT, "could not connect"
     return TransportKind.PROTOCOL, type(exc).__name__
+
+
+def _broken_exchange(chain: list[BaseException]) -> tuple[TransportKind, str] | None:
+    """A connection that worked, then broke while the answer was read (reset, cut short)."""
+    if any(isinstance(item, httpx2.ConnectError) for item in chain):
+        return None  # never connected: DNS, refused, TLS handshake (told apart by the caller)
+    if any(isinstance(item, ConnectionResetError | BrokenPipeError) for item in chain):
+        return TransportKind.RESET, "connection reset by the server"
+    if isinstance(chain[0], httpx2.RemoteProtocolError):
+        return TransportKind.PROTOCOL, "the server closed the connection before the full answer"
+    if isinstance(chain[0], httpx2.ReadError | httpx2.WriteError):
+        return TransportKind.READ, "the answer could not be read"
+    return None
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """`Retry-After` as seconds to wait: delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def _reason(response: httpx2.Response, body: Any) -> str:
@@ -207,7 +249,7 @@ class ReadOnlyClient:
                 if error.kind in FAILOVER_KINDS and len(self._config.base_urls) > 1:
                     self._mark_dead(index, error)
                     continue  # failover to the next host does not consume a retry
-                if error.kind not in FAILOVER_KINDS:
+                if error.kind not in RETRYABLE_KINDS:
                     raise
             except HttpError as error:
                 last_error = error
@@ -215,9 +257,17 @@ class ReadOnlyClient:
                     raise
             attempt += 1
             if attempt <= self._config.retries:
-                await asyncio.sleep(self._config.backoff * (2 ** (attempt - 1)))
+                log.debug("GET %s failed (%s); retry %d", endpoint, last_error.code, attempt)
+                await asyncio.sleep(self._delay(attempt, last_error))
         assert last_error is not None
         raise last_error
+
+    def _delay(self, attempt: int, error: ApiError) -> float:
+        """Exponential backoff with jitter, or the server's `Retry-After` (capped)."""
+        if isinstance(error, HttpError) and error.retry_after is not None:
+            return min(error.retry_after, self._config.timeout)
+        base = self._config.backoff * (2 ** (attempt - 1))
+        return random.uniform(base / 2, base)  # noqa: S311 - jitter, not cryptography
 
     def _pick_host(self) -> int | None:
         if self._active not in self._dead:
@@ -267,7 +317,12 @@ class ReadOnlyClient:
                 if response.status_code == 200:
                     raise DecodeError(endpoint, "response is not valid JSON") from None
         if response.status_code != 200:
-            raise http_error_for(endpoint, response.status_code, _reason(response, body))
+            raise http_error_for(
+                endpoint,
+                response.status_code,
+                _reason(response, body),
+                retry_after_seconds(response.headers.get("Retry-After")),
+            )
         if not isinstance(body, dict) or "data" not in body:
             raise SchemaError(endpoint, "JSON response without a 'data' member")
         total = body.get("total")

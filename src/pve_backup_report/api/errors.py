@@ -22,6 +22,8 @@ class TransportKind(StrEnum):
     CONNECT_TIMEOUT = "connect_timeout"
     TIMEOUT = "timeout"
     CONNECT = "connect_error"
+    RESET = "connection_reset"  # the peer closed or reset the connection mid-request
+    READ = "read_error"  # the response could not be read to its end (e.g. truncated body)
     PROTOCOL = "protocol_error"
     INSECURE = "insecure_url"
 
@@ -52,9 +54,12 @@ class HttpError(ApiError):
 
     code = "http_error"
 
-    def __init__(self, endpoint: str, status: int, reason: str) -> None:
+    def __init__(
+        self, endpoint: str, status: int, reason: str, retry_after: float | None = None
+    ) -> None:
         self.status = status
         self.reason = reason
+        self.retry_after = retry_after  # seconds the server asked us to wait (503 Retry-After)
         super().__init__(endpoint, f"HTTP {status} {reason}".rstrip())
 
 
@@ -98,12 +103,35 @@ class DecodeError(ApiError):
 
 
 class SchemaError(ApiError):
-    """Valid JSON, but not the `{"data": ...}` envelope (or data of an unexpected shape)."""
+    """Valid JSON, but not the `{"data": ...}` envelope."""
 
     code = "missing_data"
 
 
-def http_error_for(endpoint: str, status: int, reason: str) -> HttpError:
+class UnexpectedData(ApiError):
+    """A well-formed envelope whose `data` has the wrong type (a string where a list is due).
+
+    Raised by collectors, not by the client (only they know the expected shape); handled like
+    any unreadable endpoint, so unexpected data is never read as "nothing there".
+    """
+
+    code = "wrong_type"
+
+    def __init__(self, endpoint: str, found: str, expected: str) -> None:
+        self.found = found  # JSON type name of what came ("string", "object" …)
+        self.expected = expected  # "list" or "object"
+        article = "an object" if expected == "object" else "a list"
+        super().__init__(endpoint, f"returned {found} where {article} was expected")
+
+
+# Errors where the server answered, but not with something usable: reported with the anomaly
+# code `unexpected_response` (the endpoint is named in the details).
+UNEXPECTED_RESPONSE = (DecodeError, SchemaError, UnexpectedData)
+
+
+def http_error_for(
+    endpoint: str, status: int, reason: str, retry_after: float | None = None
+) -> HttpError:
     """Pick the most specific HTTP error class for a status code."""
     if status == 401:
         return AuthenticationError(endpoint, status, reason)
@@ -111,4 +139,4 @@ def http_error_for(endpoint: str, status: int, reason: str) -> HttpError:
         return PermissionDenied(endpoint, status, reason)
     if status in (595, 596):
         return NodeUnreachable(endpoint, status, reason)
-    return HttpError(endpoint, status, reason)
+    return HttpError(endpoint, status, reason, retry_after)

@@ -12,17 +12,19 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from ..api.errors import ApiError
 from ..config import ConfigError, Settings, load_settings
 from ..config_pbs import PbsSettings, load_pbs_settings, pbs_environment
 from ..exit_status import ExitStatus
-from ..report.model import Report
 from .args import build_parser
 from .logs import setup_logging
 from .multi_types import ClusterOutcome
 from .progress import Progress
+
+if TYPE_CHECKING:  # `--check-api` must not import the report model (start-up time)
+    from ..report.model import Report
 
 SUBCOMMANDS = ("demo", "simulate", "schedule", "history")
 
@@ -61,18 +63,19 @@ def run(
 ) -> int:
     """Run the selected mode with validated settings (shared by the CLI and `demo`);
     `now` freezes the clock (the demo cluster lives on its own date)."""
+    pbs = pbs or []
+    _warn_insecure(settings, pbs, err)
+    if args.check_api:  # before importing collectors and renderers: it must start fast
+        return _check_api(settings, pbs, out)
     from . import modes
     from .pipeline import collect_run
 
-    pbs = pbs or []
-    _warn_insecure(settings, pbs, err)
-    if args.check_api:
-        return _check_api(settings, pbs, out)
     with Progress(err, enabled=not args.quiet) as progress:
         if args.dump_inventory:
             run_data = asyncio.run(
                 collect_run(settings, pbs, evidence=False, now=now, stage=progress.stage)
             )
+            modes.tell_failure(run_data, settings, err)
             return modes.dump_inventory(args, run_data, out)
         cache = None
         remembered = None
@@ -105,6 +108,7 @@ def run(
                 config_cache=config_cache,
             )
         )
+    modes.tell_failure(run_data, settings, err)
     lang = args.lang or settings.report.language
     # --dump-coverage only needs the report for its exit status: no history read for it
     history = not args.no_history and not args.dump_coverage
@@ -133,10 +137,9 @@ def run(
 
 
 def _check_api(settings: Settings, pbs: list[PbsSettings], out: IO[str]) -> int:
-    from ..diagnostics.check_api import ProbeResult, check_api
+    from ..diagnostics.check_api import ProbeResult, check_api, print_check
     from ..diagnostics.pbs_check import check_pbs
-    from .modes import print_check
-    from .pipeline import client_config
+    from .client_config import client_config
 
     async def probes() -> list[ProbeResult]:
         from ..api.client import ReadOnlyClient

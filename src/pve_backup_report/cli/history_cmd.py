@@ -17,9 +17,10 @@ from ..history.store import (
     RunRecord,
     default_history_path,
 )
-from ..report.history_records import anomaly_records, guest_records, run_summary
+from ..report.history_records import anomaly_records, guest_records, run_summary, stored_counts
 from ..report.history_view import GRID_DAYS, TREND_RUNS, HistorySource
 from ..report.model import Report
+from ..report.safe_text import visible
 
 log = logging.getLogger("pve_backup_report")
 
@@ -99,6 +100,14 @@ def remembered_successes(
     }
 
 
+HISTORY_COUNTS = ("covered", "not_covered", "last_failed", "stale")
+
+
+def _count(counts: dict[str, object], key: str) -> str:
+    value = counts.get(key)
+    return "-" if value is None else str(value)
+
+
 def run_history(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     parser = argparse.ArgumentParser(prog="pve-backup-report history")
     parser.add_argument("--env-file", type=Path)
@@ -120,12 +129,22 @@ def run_history(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     except (sqlite3.Error, RuntimeError) as error:
         err.write(f"history database {path} cannot be read: {error}\n")
         return 3
-    out.write(f"{'run':>5}  {'started':25}  {'cluster':20}  exit  covered  not_covered  failed\n")
-    for r in runs:
-        s = r.summary
-        out.write(
-            f"{r.run_id:>5}  {r.started_at.isoformat(timespec='seconds'):25}  {r.cluster[:20]:20}"
-            f"  {r.exit_code:>4}  {s.get('covered', 0):>7}  {s.get('not_covered', 0):>11}"
-            f"  {s.get('last_failed', 0):>6}\n"
+    rows = [
+        (
+            str(r.run_id),
+            r.started_at.isoformat(timespec="seconds"),
+            visible(r.cluster),
+            str(r.exit_code),
+            *(_count(stored_counts(r.summary), key) for key in HISTORY_COUNTS),
         )
+        for r in runs
+    ]
+    head = ("run", "started", "cluster", "exit", *HISTORY_COUNTS)
+    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head))]
+    for row in [head, *rows]:  # the whole cluster name: columns fit the longest value
+        cells = [
+            cell.ljust(w) if i in (1, 2) else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        out.write("  ".join(cells).rstrip() + "\n")
     return 0

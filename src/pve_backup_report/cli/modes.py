@@ -11,7 +11,6 @@ from typing import IO, Any
 
 from .. import __version__
 from ..config import Settings
-from ..diagnostics.check_api import ProbeResult
 from ..diagnostics.coverage_view import coverage_json, render_coverage
 from ..diagnostics.inventory_view import inventory_json, render_inventory
 from ..diagnostics.pbs_view import pbs_inventory_json, render_pbs_inventory
@@ -21,31 +20,26 @@ from ..outputs.prometheus import prometheus_text, write_textfile
 from ..report.build import build_report
 from ..report.history_records import with_history
 from ..report.model import Report
-from ..report.render_json import render_json
+from ..report.render_json import guest_data, render_json
 from ..report.status import report_exit_status
 from ..report.write import write_reports
+from ..sanitize import strip_controls_deep
+from ..serialize import to_jsonable
 from .pipeline import RunData
 
 log = logging.getLogger("pve_backup_report")
 PROMETHEUS_FILE = "pve-backup-report.prom"
 
 
-def print_check(results: list[ProbeResult], out: IO[str]) -> ExitStatus:
-    for result in results:
-        label = f"{result.probe.name} ({result.probe.path})"
-        if result.ok:
-            out.write(f"OK      {label}: {result.count} item(s)\n")
-        else:
-            out.write(f"FAILED  {label}: {result.error}\n")
-            if result.hint:
-                out.write(f"        hint: {result.hint}\n")
-    failed = sum(1 for r in results if not r.ok)
-    out.write(f"{len(results) - failed}/{len(results)} checks passed\n")
-    return ExitStatus.OK if failed == 0 else ExitStatus.CRITICAL
+def tell_failure(run: RunData, settings: Settings, err: IO[str]) -> None:
+    """A cluster that could not be read is said on stderr in one line, whatever the mode and
+    even with --quiet: the files written afterwards must not be the only trace of it."""
+    if run.failure is not None:
+        err.write(f"error: {', '.join(settings.pve.base_urls)}: {run.failure}\n")
 
 
 def inventory_status(run: RunData) -> ExitStatus:
-    if run.inventory.jobs is None or not run.inventory.nodes:
+    if run.verdicts_unknown or not run.inventory.nodes:
         return ExitStatus.UNKNOWN
     return from_anomalies(run.inventory.anomalies)
 
@@ -55,7 +49,7 @@ def dump_inventory(args: argparse.Namespace, run: RunData, out: IO[str]) -> int:
         data: dict[str, Any] = inventory_json(run.inventory)
         if run.pbs is not None:
             data["pbs"] = pbs_inventory_json(run.pbs)
-        out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        out.write(json.dumps(strip_controls_deep(data), indent=2, ensure_ascii=False) + "\n")
     else:
         render_inventory(run.inventory, out)
         if run.pbs is not None:
@@ -110,7 +104,7 @@ def make_report(
 
 
 def run_status(run: RunData, report: Report) -> ExitStatus:
-    if run.verdicts_unknown:
+    if run.verdicts_unknown:  # also in the report (`unknown_cause`); kept for clarity
         return ExitStatus.UNKNOWN
     return report_exit_status(report)
 
@@ -122,11 +116,12 @@ def dump_coverage(args: argparse.Namespace, run: RunData, report: Report, out: I
             run.inventory,
             run.coverage,
             run.anomalies,
-            evidence,
-            run.pbs.guests if run.pbs else None,
-            run.pbs.orphans if run.pbs else (),
+            {g.vmid: guest_data(g) for g in report.guests},
+            [to_jsonable(o) for o in report.pbs_orphans],
+            evidence_collected=report.evidence_collected,
+            pbs_collected=report.pbs_collected,
         )
-        out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        out.write(json.dumps(strip_controls_deep(data), indent=2, ensure_ascii=False) + "\n")
     else:
         render_coverage(run.inventory, run.coverage, run.anomalies, out, evidence=evidence)
     return int(run_status(run, report))

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..exit_status import ExitStatus
+from ..outputs.nagios import cluster_label
+from ..report.counts import summary_counts
 from ..report.write import atomic_write
 from .multi_types import ClusterOutcome
 
@@ -25,19 +27,12 @@ def _row(outcome: ClusterOutcome) -> dict[str, Any]:
     report = outcome.report
     if report is None:
         return {"env_file": outcome.env_file, "cluster": None, "status": outcome.status}
-    s = report.summary
     return {
         "env_file": outcome.env_file,
-        "cluster": report.cluster.name or report.cluster.api_url,
+        "cluster": cluster_label(report),
         "status": outcome.status,
-        "guests": s.guests_total,
-        "covered_pbs": s.covered_pbs,
-        "covered_other": s.covered_other,
-        "not_covered": s.not_covered,
-        "last_failed": s.last_failed,
-        "stale": s.stale,
-        "anomalies_critical": s.anomalies_critical,
-        "anomalies_warning": s.anomalies_warning,
+        "unknown_cause": report.unknown_cause,
+        **summary_counts(report.summary),  # the report's own counts (counts.py)
         "files": [str(p) for p in outcome.paths],
     }
 
@@ -61,7 +56,7 @@ def combined_markdown(rows: list[dict[str, Any]], generated: datetime) -> str:
 
         name = str(r.get("cluster") or r["env_file"]).replace("|", "\\|")
         lines.append(
-            f"| {name} | {STATUS_NAMES.get(r['status'], '?')} | {cell('guests')} | "
+            f"| {name} | {STATUS_NAMES.get(r['status'], '?')} | {cell('guests_total')} | "
             f"{cell('covered_pbs')} | {cell('not_covered')} | {cell('last_failed')} | "
             f"{cell('stale')} | {cell('anomalies_critical')}/{cell('anomalies_warning')} |"
         )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..report.model import Report
+if TYPE_CHECKING:  # the report model is not imported by the modes that never build one
+    from ..report.model import Report
 
 
 @dataclass(frozen=True)

@@ -14,16 +14,18 @@ from datetime import datetime
 
 from ..analysis.coverage import CoverageResult, compute_coverage
 from ..analysis.crosscheck import cross_check
-from ..api.client import ClientConfig, ReadOnlyClient, pve_authorization
+from ..api.client import ReadOnlyClient
 from ..collect.config_cache import ConfigCache
 from ..collect.evidence import EvidenceResult, collect_evidence
 from ..collect.inventory import collect_inventory
 from ..collect.log_cache import TaskLogCache
 from ..collect.pbs_entry import PbsResult, collect_pbs
-from ..config import PveSettings, Settings
+from ..config import Settings
 from ..config_pbs import PbsSettings
 from ..diagnostics.coverage_view import all_anomalies
 from ..model import Anomaly, Inventory
+from ..report.build import collection_failure
+from .client_config import client_config
 
 
 @dataclass(frozen=True)
@@ -40,22 +42,12 @@ class RunData:
     @property
     def verdicts_unknown(self) -> bool:
         """The job list or the guest list could not be read: no verdict can be trusted."""
-        return self.inventory.jobs is None or any(
-            a.code == "guests_unavailable" for a in self.inventory.anomalies
-        )
+        return self.failure is not None
 
-
-def client_config(pve: PveSettings) -> ClientConfig:
-    return ClientConfig(
-        base_urls=pve.base_urls,
-        authorization=pve_authorization(pve.token_id, pve.token_secret),
-        verify_tls=pve.verify_tls,
-        ca_bundle=pve.ca_bundle,
-        fingerprint=pve.fingerprint,
-        timeout=pve.timeout,
-        max_concurrency=pve.max_concurrency,
-        allow_http=pve.allow_insecure_http,
-    )
+    @property
+    def failure(self) -> str | None:
+        """Why the cluster could not be read, in one line (None: it was)."""
+        return collection_failure(self.inventory)
 
 
 async def collect_run(

@@ -49,7 +49,7 @@ from ..analysis.selection import JobSelection
 from ..analysis.tasklog import JobHeader, TaskLogResult, map_task_status, parse_task_log
 from ..model import Anomaly, BackupAttempt, GuestEvidence, Inventory
 from .base import Collector, Getter
-from .log_cache import CachedLog, TaskLogCache, timezone_key
+from .log_cache import CachedLog, TaskLogCache, cacheable, timezone_key
 from .tasks import FetchedLog, NodeHistory, read_task_history, read_task_log
 
 DEFAULT_WAVE = 16
@@ -178,7 +178,7 @@ class _Walker:
                 continue
             log = logs[task.upid.raw]
             parsed = self._use(task, log)
-            if parsed is not None and not task.running and not log.truncated:
+            if parsed is not None and cacheable(task, log, parsed):
                 entry = CachedLog(parsed, self._zone(task), task.status, len(log.lines))
                 fresh[task.upid.raw] = (task.node, task.upid.starttime, entry)
         if self.cache is not None and fresh:

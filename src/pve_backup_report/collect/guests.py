@@ -16,7 +16,7 @@ from typing import Any
 
 from ..api.errors import ApiError
 from ..model import Disk, Guest, GuestType, Node, Severity
-from .base import Collector, error_details
+from .base import Collector, anomaly_code, check_shape, error_details
 from .config_cache import ConfigCache, split
 from .parse import as_bool, as_int, as_str, split_tags
 
@@ -99,8 +99,8 @@ def lxc_disks(config: dict[str, Any]) -> tuple[Disk, ...]:
 
 
 def apply_config(guest: Guest, config: dict[str, Any]) -> Guest:
-    notes = config.get("description")
-    note_text = notes.rstrip("\n") if isinstance(notes, str) and notes.strip() else None
+    notes = as_str(config.get("description"))
+    note_text = notes.rstrip("\n") if notes is not None else None
     disks = qemu_disks(config) if guest.type == "qemu" else lxc_disks(config)
     name_key = "name" if guest.type == "qemu" else "hostname"
     name = guest.name or as_str(config.get(name_key))
@@ -125,6 +125,7 @@ async def collect_guests(col: Collector) -> tuple[Guest, ...] | None:
         code="guests_unavailable",
         what="Cannot list guests",
         severity=Severity.CRITICAL,
+        expect="list",
     )
     if response is None:
         return None
@@ -147,26 +148,16 @@ async def collect_guests(col: Collector) -> tuple[Guest, ...] | None:
 async def _config(col: Collector, guest: Guest) -> Guest:
     path = f"/nodes/{guest.node}/{guest.type}/{guest.vmid}/config"
     try:
-        response = await col.client.get(path)
+        response = check_shape(await col.client.get(path), path, "object")
     except ApiError as error:
         details = error_details(error)
         details["vmid"] = guest.vmid
         col.add(
             Severity.WARNING,
             "guests",
-            "guest_config_unavailable",
+            anomaly_code(error, "guest_config_unavailable"),
             f"Cannot read the configuration of guest {guest.vmid}: {error.message}",
             **details,
-        )
-        return guest
-    if not isinstance(response.data, dict):
-        col.add(
-            Severity.WARNING,
-            "guests",
-            "unexpected_response",
-            f"{path} did not return an object",
-            endpoint=path,
-            vmid=guest.vmid,
         )
         return guest
     return apply_config(guest, response.data)

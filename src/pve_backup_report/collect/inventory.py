@@ -35,12 +35,18 @@ async def collect_inventory(
         pools_task = group.create_task(collect_pool_list(col))
         jobs_task = group.create_task(collect_jobs(col, jobs_endpoint))
         nbu_task = group.create_task(collect_not_backed_up(col))
-    nodes, guests, pools, jobs = (
+    nodes, guests, pools, jobs, storages = (
         nodes_task.result(),
         guests_task.result(),
         pools_task.result(),
         jobs_task.result(),
+        storages_task.result(),
     )
+    unreadable = {
+        name
+        for name, value in (("guests", guests), ("storages", storages), ("nodes", nodes))
+        if value is None
+    }
     job_pools = [j.selection.pool for j in jobs or () if j.selection.pool]
     cluster_key = name_task.result() or api_url
     memberships, (enriched, from_cache) = await asyncio.gather(
@@ -48,7 +54,7 @@ async def collect_inventory(
         enrich_with_configs(
             col,
             guests or (),
-            nodes,
+            nodes or (),
             cache=config_cache,
             cluster=cluster_key,
             now=now,
@@ -59,8 +65,8 @@ async def collect_inventory(
         api_url=api_url,
         cluster_name=name_task.result(),
         version=version_task.result(),
-        nodes=nodes,
-        storages=storages_task.result(),
+        nodes=nodes or (),
+        storages=storages or (),
         guests=enriched,
         pools=pools,
         pool_memberships=memberships,
@@ -68,4 +74,5 @@ async def collect_inventory(
         anomalies=tuple(col.anomalies),
         not_backed_up=nbu_task.result(),
         configs_from_cache=from_cache,
+        unreadable=frozenset(unreadable),
     )

@@ -62,6 +62,7 @@ async def collect_jobs(col: Collector, endpoint: str) -> tuple[BackupJob, ...] |
         code="jobs_unavailable",
         what="Cannot list backup jobs",
         severity=Severity.CRITICAL,
+        expect="list",
     )
     if response is None:
         return None
@@ -100,6 +101,7 @@ async def collect_not_backed_up(col: Collector) -> tuple[int, ...] | None:
         code="pve_not_backed_up_unavailable",
         what="Proxmox's not-backed-up list is unavailable, no cross-check",
         severity=Severity.INFO,
+        expect="list",
     )
     if response is None:
         return None

@@ -24,9 +24,17 @@ What a second run still reads, and why (issue 7 asked what else could be skipped
   reply itself), so there is no cheap way to know a config is unchanged.
 - **Node time zones**: one request per node, and the time zone is one of the cache's keys.
 
-Payloads are JSON with ``"v": 1``; an unknown version, a payload whose fields do not match the
-current dataclasses, or anything malformed is a miss (the log is simply fetched again). A
-database problem never fails a run: it is logged and the cache acts as empty.
+What may be stored (`cacheable`): only the parse of a log that was read successfully and
+whole, of a finished task, and that ends with its ``TASK …`` line. A log that failed to load,
+answered with the wrong type, was cut, or lacks its final line is parsed for this run only: a
+bad answer must not outlive the run that received it (issue 11: one run where task logs
+answered garbage left guests critical in every later run).
+
+Payloads are JSON with ``"v": 2`` (version 1 entries could hold such bad parses and are
+ignored). An entry is checked when read: an unknown version, fields that do not match the
+current dataclasses, values outside their allowed set, or a parse that is not of a complete
+log is a miss (the log is simply fetched again and the entry replaced). A database problem
+never fails a run: it is logged and the cache acts as empty.
 """
 
 from __future__ import annotations
@@ -39,12 +47,24 @@ from dataclasses import dataclass, fields
 from datetime import datetime, tzinfo
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, get_args
 
-from ..analysis.tasklog import GuestAttempt, JobHeader, TaskLogResult
+from ..analysis.tasklog import (
+    GuestAttempt,
+    GuestResult,
+    GuestType,
+    JobHeader,
+    JobOutcome,
+    TaskLogResult,
+    TimeSource,
+)
 from ..history.store import HistoryStore
 
-PAYLOAD_VERSION = 1
+if TYPE_CHECKING:
+    from ..analysis.evidence import VzdumpTask
+    from .tasks import FetchedLog
+
+PAYLOAD_VERSION = 2  # 2: only complete logs of finished tasks; entries validated on read
 
 log = logging.getLogger("pve_backup_report")
 
@@ -60,7 +80,35 @@ class CachedLog:
 
     def usable(self, timezone: str | None, status: str | None, log_limit: int) -> bool:
         """Would fetching and parsing again in this run give exactly ``result``?"""
-        return self.timezone == timezone and self.status == status and self.lines <= log_limit
+        return (
+            status is not None
+            and self.timezone == timezone
+            and self.status == status
+            and self.lines <= log_limit
+        )
+
+
+def cacheable(task: VzdumpTask, log: FetchedLog, parsed: TaskLogResult | None) -> bool:
+    """May this parse be kept for later runs? Only a whole, well-formed log of a finished task:
+    read without error or cut, as many lines as PVE said it has, ending with a ``TASK`` line."""
+    return (
+        parsed is not None
+        and not task.running
+        and task.status is not None
+        and log.available
+        and log.error is None
+        and not log.truncated
+        and bool(log.lines)
+        and (log.total is None or log.total == len(log.lines))
+        and complete_parse(parsed)
+    )
+
+
+def complete_parse(result: TaskLogResult) -> bool:
+    """The parse of a whole log: not cut, and its final ``TASK …`` line was read."""
+    return (
+        not result.truncated and not result.undetermined_after_cut and bool(result.task_status_line)
+    )
 
 
 class TaskLogCache(Protocol):
@@ -151,8 +199,19 @@ def _encode_guest(g: GuestAttempt) -> dict[str, Any]:
     return out
 
 
+def _choice(value: Any, allowed: Any, optional: bool = False) -> None:
+    """``value`` must be one of the Literal type ``allowed``'s values (or None if optional)."""
+    if not ((optional and value is None) or value in get_args(allowed)):
+        raise _Malformed("value")
+
+
 def _decode_guest(value: Any) -> GuestAttempt:
     d = _object(value, _GUEST_FIELDS)
+    vmid = d["vmid"]
+    if not isinstance(vmid, int) or isinstance(vmid, bool) or vmid <= 0:
+        raise _Malformed("vmid")
+    _choice(d["result"], GuestResult)
+    _choice(d["guest_type"], GuestType, optional=True)
     times = {t: _time(d[t]) for t in _GUEST_TIMES}
     return GuestAttempt(**{**d, **times, "warnings": _strs(d["warnings"])})
 
@@ -189,6 +248,8 @@ def decode_log(payload: str) -> CachedLog | None:
         header = None if d["header"] is None else _decode_header(d["header"])
         if not isinstance(d["guests"], list):
             raise _Malformed("guests")
+        _choice(d["job_outcome"], JobOutcome, optional=True)
+        _choice(d["time_source"], TimeSource)
         result = TaskLogResult(
             **{
                 **d,
@@ -203,8 +264,11 @@ def decode_log(payload: str) -> CachedLog | None:
         timezone, status, lines = data["timezone"], data["status"], data["lines"]
         if not (
             (timezone is None or isinstance(timezone, str))
-            and (status is None or isinstance(status, str))
+            and isinstance(status, str)
             and isinstance(lines, int)
+            and not isinstance(lines, bool)
+            and lines > 0
+            and complete_parse(result)
         ):
             raise _Malformed("keys")
         return CachedLog(result, timezone, status, lines)
@@ -255,6 +319,8 @@ __all__ = [
     "CachedLog",
     "SqliteTaskLogCache",
     "TaskLogCache",
+    "cacheable",
+    "complete_parse",
     "decode_log",
     "encode_log",
     "timezone_key",

@@ -44,27 +44,40 @@ def cluster_name_from_status(data: Any) -> str | None:
 
 async def collect_version(col: Collector) -> VersionInfo | None:
     response = await col.fetch(
-        "/version", component="api", code="version_unavailable", what="Cannot read PVE version"
+        "/version",
+        component="api",
+        code="version_unavailable",
+        what="Cannot read PVE version",
+        expect="object",
     )
     return normalize_version(response.data) if response else None
 
 
 async def collect_cluster_name(col: Collector) -> str | None:
-    try:
-        response = await col.client.get("/cluster/status")
-    except Exception:
-        return None
-    return cluster_name_from_status(response.data)
+    """The cluster's name (None on a standalone node, or when `/cluster/status` failed: then
+    an anomaly says so, since history and multi-cluster summaries are keyed by this name)."""
+    response = await col.fetch(
+        "/cluster/status",
+        component="api",
+        code="cluster_status_unavailable",
+        what="Cannot read the cluster name",
+        expect="list",
+    )
+    return cluster_name_from_status(response.data) if response is not None else None
 
 
-async def collect_nodes(col: Collector) -> tuple[Node, ...]:
+async def collect_nodes(col: Collector) -> tuple[Node, ...] | None:
+    """The cluster's nodes; None when the list could not be read."""
     response = await col.fetch(
         "/nodes",
         component="nodes",
         code="nodes_unavailable",
         what="Cannot list cluster nodes",
         severity=Severity.CRITICAL,
+        expect="list",
     )
+    if response is None:
+        return None
     nodes = []
     for item in col.expect_list(response, "nodes", "/nodes"):
         node = normalize_node(item)

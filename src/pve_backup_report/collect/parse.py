@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..sanitize import KEEP_LINES, strip_controls
+
 _SPLIT_RE = re.compile(r"[,;\s\x00]+")
 VMID_RE = re.compile(r"^[1-9][0-9]{2,8}$")
 
@@ -64,13 +66,15 @@ def as_float(value: Any) -> float | None:
 
 
 def as_str(value: Any) -> str | None:
-    """A non-empty string, or None. Numbers are rendered as text."""
+    """A non-empty string without control characters (tab and newline kept), or None.
+    Numbers are rendered as text."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
         return str(value)
     if isinstance(value, str):
-        return value if value.strip() else None
+        text = strip_controls(value, KEEP_LINES)
+        return text if text.strip() else None
     return None
 
 
@@ -79,9 +83,10 @@ def split_list(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, list | tuple):
-        return tuple(str(v).strip() for v in value if str(v).strip())
+        items = (strip_controls(str(v)).strip() for v in value)
+        return tuple(item for item in items if item)
     text = str(value)
-    return tuple(part for part in _SPLIT_RE.split(text) if part)
+    return tuple(strip_controls(part) for part in _SPLIT_RE.split(text) if strip_controls(part))
 
 
 def split_vmids(value: Any) -> tuple[tuple[int, ...], tuple[str, ...]]:

@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ..api.client import ApiResponse
-from ..api.errors import ApiError, AuthenticationError, PermissionDenied, TransportError
+from ..api.errors import (
+    UNEXPECTED_RESPONSE,
+    ApiError,
+    AuthenticationError,
+    PermissionDenied,
+    TransportError,
+)
 from ..model import (
     Anomaly,
     PbsDatastore,
@@ -26,7 +32,7 @@ from ..model import (
     PbsSnapshot,
     Severity,
 )
-from .base import Collector, Getter, error_details
+from .base import Collector, Getter, Shape, anomaly_code, check_shape, error_details
 from .parse import as_str
 from .pbs_parse import (
     PbsGroup,
@@ -67,8 +73,16 @@ class _ServerCollector(Collector):
         self.name = name
         self.wanted: dict[str, set[str]] = {}
 
-    def denied(self, what: str, path: str, privileges: str, error: ApiError) -> None:
+    def denied(
+        self,
+        what: str,
+        path: str,
+        privileges: str,
+        error: ApiError,
+        where: Mapping[str, str] | None = None,
+    ) -> None:
         details = error_details(error)
+        details.update(where or {})
         details.update(server=self.name, acl_path=path, missing_privilege=privileges)
         self.add(
             Severity.WARNING,
@@ -79,20 +93,31 @@ class _ServerCollector(Collector):
         )
 
     async def get(
-        self, path: str, params: Mapping[str, str | int] | None, what: str, acl: tuple[str, str]
+        self,
+        path: str,
+        params: Mapping[str, str | int] | None,
+        what: str,
+        acl: tuple[str, str],
+        *,
+        expect: Shape,
+        where: Mapping[str, str] | None = None,
     ) -> ApiResponse | None:
+        """The answer, or None after an anomaly naming the server (and ``where``: the
+        datastore and namespace read); an answer of the wrong shape counts as unreadable."""
         try:
-            return await self.client.get(path, params)
+            return check_shape(await self.client.get(path, params), path, expect)
         except PermissionDenied as error:
-            self.denied(what, acl[0], acl[1], error)
+            self.denied(what, acl[0], acl[1], error, where)
         except ApiError as error:
-            details = error_details(error)
+            details = {**(where or {}), **error_details(error)}
             details["server"] = self.name
             self.add(
                 Severity.WARNING,
                 COMPONENT,
-                "pbs_request_failed",
-                f"PBS {self.name}: cannot {what}: {error.message}",
+                anomaly_code(error, "pbs_request_failed"),
+                f"PBS {self.name}: cannot {what}: {error.endpoint} {error.message}"
+                if isinstance(error, UNEXPECTED_RESPONSE)
+                else f"PBS {self.name}: cannot {what}: {error.message}",
                 **details,
             )
         return None
@@ -121,7 +146,7 @@ async def collect_pbs_server(
     col = _ServerCollector(client, name)
     col.wanted = dict(wanted or {})
     try:
-        version = await client.get("/version")
+        version = check_shape(await client.get("/version"), "/version", "object")
     except (TransportError, AuthenticationError) as error:
         unreachable = isinstance(error, TransportError)
         details = error_details(error)
@@ -145,25 +170,33 @@ async def collect_pbs_server(
             Severity.WARNING,
             COMPONENT,
             "pbs_request_failed",
-            f"PBS {name}",
+            f"PBS {name}: cannot read its version",
             error,
             {"server": name},
         )
         version = None
-    data = version.data if version is not None and isinstance(version.data, dict) else {}
+    data = version.data if version is not None else {}
     ver, rel = as_str(data.get("version")), as_str(data.get("release"))
     version_text = f"{ver}.{rel}" if ver and rel else ver
 
     audit = ("/datastore", "Datastore.Audit")
     stores, configs, usage, prune, verify, perms = await asyncio.gather(
-        col.get("/admin/datastore", None, "list datastores", ("/datastore", LIST_PRIVS)),
-        col.get("/config/datastore", None, "read datastore configuration", audit),
-        col.get("/status/datastore-usage", None, "read datastore usage", audit),
-        col.get("/admin/prune", None, "list prune jobs", audit),
-        col.get("/admin/verify", None, "list verification jobs", audit),
-        col.get("/access/permissions", None, "read its own permissions", ("/access", "Sys.Audit")),
+        col.get(
+            "/admin/datastore", None, "list datastores", ("/datastore", LIST_PRIVS), expect="list"
+        ),
+        col.get("/config/datastore", None, "read datastore configuration", audit, expect="list"),
+        col.get("/status/datastore-usage", None, "read datastore usage", audit, expect="list"),
+        col.get("/admin/prune", None, "list prune jobs", audit, expect="list"),
+        col.get("/admin/verify", None, "list verification jobs", audit, expect="list"),
+        col.get(
+            "/access/permissions",
+            None,
+            "read its own permissions",
+            ("/access", "Sys.Audit"),
+            expect="object",
+        ),
     )
-    permissions = perms.data if perms is not None and isinstance(perms.data, dict) else {}
+    permissions = perms.data if perms is not None else {}
     configs_by = {as_str(c.get("name")): c for c in col.items(configs, "/config/datastore")}
     usage_by = {as_str(u.get("store")): u for u in col.items(usage, "/status/datastore-usage")}
     store_items = col.items(stores, "/admin/datastore")
@@ -243,8 +276,10 @@ async def _datastore(
             None,
             f"read the garbage collection status of {store}",
             (ns_path(store), "Datastore.Audit"),
+            expect="object",
+            where={"datastore": store},
         )
-        if response is not None and isinstance(response.data, dict):
+        if response is not None:
             gc = parse_gc(response.data)
     if gc is None and usage is not None and isinstance(usage.get("gc-status"), dict):
         gc = parse_gc(usage["gc-status"])
@@ -296,10 +331,13 @@ async def _namespaces(col: _ServerCollector, store: str) -> list[str]:
         None,
         f"list the namespaces of {store}",
         (ns_path(store), "Datastore.Audit"),
+        expect="list",
+        where={"datastore": store},
     )
     if response is None:
         return [""]  # still try the root namespace
-    found = [as_str(i.get("ns")) or "" for i in col.items(response, "namespace")]
+    items = col.items(response, f"/admin/datastore/{store}/namespace")
+    found = [as_str(i.get("ns")) or "" for i in items]
     return sorted(set(found)) or [""]
 
 
@@ -307,15 +345,30 @@ async def _content(col: _ServerCollector, result: PbsServerData, store: str, ns:
     params: dict[str, str | int] = {"ns": ns} if ns else {}
     where = f"{store}" + (f" namespace {ns}" if ns else " (root namespace)")
     acl = (ns_path(store, ns), LIST_PRIVS)
+    place = {"datastore": store, "namespace": ns}
     groups, snaps = await _both(
-        col.get(f"/admin/datastore/{store}/groups", params, f"list backup groups of {where}", acl),
-        col.get(f"/admin/datastore/{store}/snapshots", params, f"list snapshots of {where}", acl),
+        col.get(
+            f"/admin/datastore/{store}/groups",
+            params,
+            f"list backup groups of {where}",
+            acl,
+            expect="list",
+            where=place,
+        ),
+        col.get(
+            f"/admin/datastore/{store}/snapshots",
+            params,
+            f"list snapshots of {where}",
+            acl,
+            expect="list",
+            where=place,
+        ),
     )
-    for item in col.items(groups, "groups"):
+    for item in col.items(groups, f"/admin/datastore/{store}/groups"):
         group = parse_group(item, col.name, store, ns)
         if group is not None:
             result.groups.append(group)
-    for item in col.items(snaps, "snapshots"):
+    for item in col.items(snaps, f"/admin/datastore/{store}/snapshots"):
         snap = parse_snapshot(item, col.name, store, ns)
         if snap is not None:
             result.snapshots.append(snap)

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..api.errors import ApiError, HttpError
 from ..model import Pool, PoolMembership, Severity
-from .base import Collector, error_details
+from .base import Collector, Shape, anomaly_code, check_shape, error_details
 from .parse import as_int, as_str
 
 
@@ -46,7 +46,11 @@ def _is_missing_pool(error: ApiError) -> bool:
 
 async def collect_pool_list(col: Collector) -> tuple[Pool, ...] | None:
     response = await col.fetch(
-        "/pools", component="pools", code="pools_unavailable", what="Cannot list pools"
+        "/pools",
+        component="pools",
+        code="pools_unavailable",
+        what="Cannot list pools",
+        expect="list",
     )
     if response is None:
         return None
@@ -56,14 +60,14 @@ async def collect_pool_list(col: Collector) -> tuple[Pool, ...] | None:
 async def _membership(
     col: Collector, poolid: str, pools: tuple[Pool, ...] | None
 ) -> PoolMembership:
-    attempts: list[tuple[str, dict[str, str | int] | None]] = [
-        ("/pools", {"poolid": poolid}),
-        (f"/pools/{poolid}", None),
+    attempts: list[tuple[str, dict[str, str | int] | None, Shape]] = [
+        ("/pools", {"poolid": poolid}, "list"),
+        (f"/pools/{poolid}", None, "object"),
     ]
     last: ApiError | None = None
-    for path, params in attempts:
+    for path, params, shape in attempts:
         try:
-            response = await col.client.get(path, params)
+            response = check_shape(await col.client.get(path, params), path, shape)
         except ApiError as error:
             last = error
             if _is_missing_pool(error):
@@ -82,7 +86,7 @@ async def _membership(
     col.add(
         Severity.WARNING,
         "pools",
-        "pool_members_unavailable",
+        anomaly_code(last, "pool_members_unavailable"),
         f"Cannot read the members of pool {poolid}: {last.message}",
         **details,
     )

@@ -104,6 +104,7 @@ async def collect_pve_backup_content(
             what=f"Cannot list backups of {sid} through PVE",
             params={"content": "backup"},
             extra={"storage": sid},
+            expect="list",
         )
         if response is None:
             continue

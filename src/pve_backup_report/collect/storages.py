@@ -33,17 +33,22 @@ def normalize_storage(item: dict[str, Any]) -> Storage | None:
     )
 
 
-async def collect_storages(col: Collector) -> tuple[Storage, ...]:
+async def collect_storages(col: Collector) -> tuple[Storage, ...] | None:
+    """The storage definitions; None when the list could not be read (then every job's target
+    is unknown, which is not the same as "does not exist")."""
     response = await col.fetch(
         "/storage",
         component="storage",
         code="storage_unavailable",
         what="Cannot list storages",
         severity=Severity.CRITICAL,
+        expect="list",
     )
+    if response is None:
+        return None
     storages = [normalize_storage(i) for i in col.expect_list(response, "storage", "/storage")]
     result = tuple(sorted((s for s in storages if s), key=lambda s: s.storage_id))
-    if response is not None and not result:
+    if not result:
         col.add(
             Severity.WARNING,
             "storage",

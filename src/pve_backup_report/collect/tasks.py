@@ -111,6 +111,7 @@ async def read_node_tasks(col: Collector, node: str, limit: int, since: int | No
             what=f"Cannot read the backup task history of node {node}",
             params=params,
             extra={"node": node},
+            expect="list",
         )
         if response is None:
             return NodeHistory(node, read=bool(found), tasks=tuple(found), total=total)
@@ -146,6 +147,7 @@ async def read_running_tasks(col: Collector) -> list[VzdumpTask]:
         code="cluster_tasks_unavailable",
         what="Cannot read the cluster task list",
         severity=Severity.INFO,
+        expect="list",
     )
     tasks = (
         task_from_item(item) for item in col.expect_list(response, COMPONENT, "/cluster/tasks")
@@ -161,8 +163,9 @@ async def read_node_timezone(col: Collector, node: str) -> ZoneInfo | None:
         what=f"Cannot read the time zone of node {node}",
         severity=Severity.INFO,
         extra={"node": node},
+        expect="object",
     )
-    if response is None or not isinstance(response.data, dict):
+    if response is None:
         return None
     name = as_str(response.data.get("timezone"))
     if name is None:
@@ -238,6 +241,7 @@ async def read_task_log(col: Collector, task: VzdumpTask, max_lines: int) -> Fet
             what=f"Cannot read the log of task {task.upid.raw}",
             params={"start": len(lines), "limit": want},
             extra={"upid": task.upid.raw, "node": task.node},
+            expect="list",
         )
         if response is None:
             return FetchedLog(task.upid.raw, tuple(lines), True, bool(lines), total, "fetch_failed")

@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from ..api.errors import ApiError, PermissionDenied
 from ..collect.base import Getter
+from ..exit_status import ExitStatus
 
 
 @dataclass(frozen=True)
@@ -95,3 +96,19 @@ def _first_online_node(results: list[ProbeResult]) -> str | None:
     nodes = [n for n in data if isinstance(n, dict)] if isinstance(data, list) else []
     online = sorted(str(n.get("node")) for n in nodes if n.get("status") == "online")
     return online[0] if online else None
+
+
+def print_check(results: list[ProbeResult], out: IO[str]) -> ExitStatus:
+    """One line per probe and a total; here, not in the CLI's modes, so that `--check-api`
+    does not import the report renderers (it must start fast)."""
+    for result in results:
+        label = f"{result.probe.name} ({result.probe.path})"
+        if result.ok:
+            out.write(f"OK      {label}: {result.count} item(s)\n")
+        else:
+            out.write(f"FAILED  {label}: {result.error}\n")
+            if result.hint:
+                out.write(f"        hint: {result.hint}\n")
+    failed = sum(1 for r in results if not r.ok)
+    out.write(f"{len(results) - failed}/{len(results)} checks passed\n")
+    return ExitStatus.OK if failed == 0 else ExitStatus.CRITICAL

@@ -1,7 +1,8 @@
 """`--dump-coverage`: per-guest verdicts as a table (what needs attention first) or JSON.
 
-The JSON per-guest object is the same one the report model carries later, so scripts written
-against `--dump-coverage --json` keep working with `--dump-report-data`.
+The JSON per-guest object is the report model's own (`report.render_json.guest_data`, passed in
+by the CLI), so scripts written against `--dump-coverage --json` keep working with
+`--dump-report-data` and both carry the same evidence and backup server fields.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..analysis.coverage import CoverageResult, GuestCoverage, Verdict
-from ..model import Anomaly, Guest, GuestEvidence, GuestPbs, Inventory, PbsOrphan
+from ..analysis.coverage import CoverageResult, Verdict
+from ..model import Anomaly, Guest, GuestEvidence, Inventory
 from ..serialize import to_jsonable
 
 VERDICT_STYLE = {
@@ -26,56 +27,6 @@ VERDICT_STYLE = {
     Verdict.DISABLED_ONLY: "red",
     Verdict.NOT_COVERED: "bold red",
 }
-
-
-def evidence_json(evidence: GuestEvidence | None) -> dict[str, Any]:
-    if evidence is None:
-        return {
-            "latest_backup": None,
-            "last_success": None,
-            "attempts": None,
-            "failures": None,
-            "freshness": None,
-            "next_run": None,
-        }
-    return {
-        "latest_backup": to_jsonable(evidence.latest_backup),
-        "last_success": to_jsonable(evidence.last_success),
-        "attempts": evidence.attempts,
-        "failures": evidence.failures,
-        "freshness": to_jsonable(evidence.freshness),
-        "next_run": to_jsonable(evidence.next_run),
-    }
-
-
-def guest_json(
-    guest: Guest,
-    cov: GuestCoverage,
-    evidence: GuestEvidence | None = None,
-    pbs: GuestPbs | None = None,
-) -> dict[str, Any]:
-    return {
-        "vmid": guest.vmid,
-        "name": guest.name,
-        "type": guest.type,
-        "node": guest.node,
-        "status": guest.status,
-        "template": guest.template,
-        "pool": guest.pool,
-        "tags": list(guest.tags),
-        "notes": guest.notes,
-        "coverage": {
-            "status": cov.status.value,
-            "jobs": [ref.job_id for ref in cov.jobs],
-            "job_details": [to_jsonable(ref) | {"effective": ref.effective} for ref in cov.jobs],
-            "explanation": list(cov.explanation),
-            "excluded_by": list(cov.excluded_by),
-            "indeterminate_by": list(cov.indeterminate_by),
-        },
-        "excluded_disks": [to_jsonable(d) for d in guest.excluded_disks],
-        **evidence_json(evidence),
-        "pbs": to_jsonable(pbs),
-    }
 
 
 def sorted_guests(inventory: Inventory, coverage: CoverageResult) -> list[Guest]:
@@ -93,10 +44,15 @@ def coverage_json(
     inventory: Inventory,
     coverage: CoverageResult,
     anomalies: list[Anomaly],
-    evidence: Mapping[int, GuestEvidence] | None = None,
-    pbs: Mapping[int, GuestPbs] | None = None,
-    orphans: Sequence[PbsOrphan] = (),
+    guests: Mapping[int, dict[str, Any]],
+    orphans: Sequence[dict[str, Any]] = (),
+    *,
+    evidence_collected: bool = False,
+    pbs_collected: bool = False,
 ) -> dict[str, Any]:
+    """`guests`: each guest's JSON object *as the report model serialises it* (VMID → object),
+    so `--dump-coverage --json` and `--dump-report-data` cannot drift apart; this view only
+    orders them (what needs attention first) and adds the job selections."""
     jobs = []
     for job in inventory.jobs or ():
         sel = coverage.selections[job.job_id]
@@ -111,11 +67,12 @@ def coverage_json(
         )
     return {
         "cluster": inventory.cluster_name,
+        "evidence_collected": evidence_collected,
+        "pbs_collected": pbs_collected,
         "summary": coverage.counts(),
-        "guests": [
-            guest_json(g, coverage.guests[g.vmid]) for g in sorted_guests(inventory, coverage)
-        ],
+        "guests": [guests[g.vmid] for g in sorted_guests(inventory, coverage)],
         "jobs": jobs,
+        "pbs_orphans": list(orphans),
         "anomalies": [to_jsonable(a) for a in anomalies],
     }
 

@@ -31,7 +31,7 @@ from ..config import ConfigError, parse_int
 from ..report.i18n import LANGUAGES, NNBSP, plural_form
 from ..report.model import Report
 from ..report.render_digest import render_digest_html, render_digest_text
-from .nagios import cluster_label, other_attention
+from .nagios import cluster_label
 
 Security = Literal["starttls", "ssl", "none"]
 SECURITY_MODES: tuple[Security, ...] = ("starttls", "ssl", "none")
@@ -156,6 +156,7 @@ _SUBJECT = {
         "other": ("{n} other warning", "{n} other warnings"),
         "anomalies": ("{n} critical anomaly", "{n} critical anomalies"),
         "ok": ("{n} OK", "{n} OK"),
+        "unknown": "UNKNOWN",
     },
     "fr": {
         "prefix": "[Sauvegarde PVE]",
@@ -166,6 +167,7 @@ _SUBJECT = {
         "other": ("{n} autre avertissement", "{n} autres avertissements"),
         "anomalies": ("{n} anomalie critique", "{n} anomalies critiques"),
         "ok": ("{n} OK", "{n} OK"),
+        "unknown": "INCONNU",
     },
 }
 
@@ -182,7 +184,8 @@ def _one_line(text: str) -> str:
 
 
 def subject(report: Report, lang: str | None = None) -> str:
-    """`[PVE backup] cluster1: 2 not covered, 1 failed, 97 OK`.
+    """`[PVE backup] cluster1: 2 not covered, 1 failed, 97 OK`; when the cluster could not be
+    read, `[PVE backup] cluster1: UNKNOWN — <cause>` instead of counts.
 
     Zero counts are left out except OK. `failed` and `stale` are only counted when evidence
     was collected. `other warnings` are guests that need attention for another reason only
@@ -193,9 +196,14 @@ def subject(report: Report, lang: str | None = None) -> str:
     lang = lang or report.lang
     if lang not in _SUBJECT:
         raise ValueError(f"unsupported report language {lang!r}; use one of {LANGUAGES}")
+    words = _SUBJECT[lang]
+    if report.unknown_cause is not None:  # never counts that would read as an all-clear
+        return _one_line(
+            f"{words['prefix']} {cluster_label(report)}{words['sep']} "
+            f"{words['unknown']} — {report.unknown_cause}"
+        )
     s = report.summary
-    other = other_attention(report)
-    ok = sum(1 for g in report.guests if g.attention_level is None)
+    other, ok = s.other, s.ok  # counts.py defines both
     counts = [
         ("not_covered", s.not_covered),
         ("failed", s.last_failed or 0),
@@ -206,7 +214,6 @@ def subject(report: Report, lang: str | None = None) -> str:
     parts.append(_plural(lang, "ok", ok))
     if s.anomalies_critical:
         parts.append(_plural(lang, "anomalies", s.anomalies_critical))
-    words = _SUBJECT[lang]
     return _one_line(f"{words['prefix']} {cluster_label(report)}{words['sep']} {', '.join(parts)}")
 
 

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from ..config import ConfigError
 from ..exit_status import ExitStatus
+from ..report.counts import summary_counts
 from ..report.i18n import Translator
 from ..report.model import Report
 from ..report.safe_text import clip, visible
@@ -31,9 +32,6 @@ from ..report.safe_text import clip, visible
 SERVICE = "PVE BACKUP"
 MAX_ITEMS = 100
 METRICS = ("not_covered", "failed", "stale", "other", "anomalies_critical", "anomalies_warning")
-_COUNTED_REASONS = frozenset(
-    {"not_covered", "disabled_only", "last_backup_failed", "stale", "no_success"}
-)
 
 
 @dataclass(frozen=True)
@@ -119,11 +117,6 @@ def parse_thresholds(
     )
 
 
-def other_attention(report: Report) -> int:
-    """Guests needing attention only for reasons outside not-covered/failed/stale."""
-    return sum(1 for g in report.guests if g.attention and not _COUNTED_REASONS & set(g.attention))
-
-
 def cluster_label(report: Report) -> str:
     """The cluster's name, else the API host: something that tells two clusters apart."""
     if report.cluster.name:
@@ -154,12 +147,14 @@ def nagios_unknown(message: str) -> tuple[str, int]:
 
 def nagios_output(report: Report, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> tuple[str, int]:
     """The plugin output (ends with a newline) and its exit code 0/1/2/3."""
+    if report.unknown_cause is not None:
+        return _unknown_output(report), int(ExitStatus.UNKNOWN)
     s = report.summary
     values: dict[str, int | None] = {
         "not_covered": s.not_covered,
         "failed": s.last_failed,
         "stale": s.stale,
-        "other": other_attention(report),
+        "other": s.other,
         "anomalies_critical": s.anomalies_critical,
         "anomalies_warning": s.anomalies_warning,
     }
@@ -181,7 +176,7 @@ def nagios_output(report: Report, thresholds: Thresholds = DEFAULT_THRESHOLDS) -
         status = ExitStatus.UNKNOWN
 
     total = s.guests_total
-    ok = sum(1 for g in report.guests if g.attention_level is None)
+    ok = s.ok
     summary = [f"{s.not_covered} not covered"]
     if report.evidence_collected:
         summary += [f"{s.last_failed or 0} failed", f"{s.stale or 0} stale"]
@@ -198,7 +193,7 @@ def nagios_output(report: Report, thresholds: Thresholds = DEFAULT_THRESHOLDS) -
     text = f"{_safe(cluster_label(report))}: {', '.join(summary)}"
 
     top = str(total)
-    perf = [f"guests={total};;;0", f"covered={s.covered_pbs + s.covered_other};;;0;{top}"]
+    perf = [f"guests={total};;;0", f"covered={summary_counts(s)['covered']};;;0;{top}"]
     for metric in METRICS:
         bound = top if metric in ("not_covered", "failed", "stale", "other") else ""
         perf.append(
@@ -213,6 +208,19 @@ def nagios_output(report: Report, thresholds: Thresholds = DEFAULT_THRESHOLDS) -
     lines = [f"{SERVICE} {status.name} - {text} | {' '.join(perf)}"]
     lines += _long_output(report, exceeded)
     return "\n".join(lines) + "\n", int(status)
+
+
+def _unknown_output(report: Report) -> str:
+    """The cluster could not be read: the cause first, every count `U` (not measured)."""
+    perf = " ".join(f"{m}=U" for m in ("guests", "covered", *METRICS))
+    lines = [
+        f"{SERVICE} UNKNOWN - {_safe(report.unknown_cause or '')} | {perf}",
+        f"Cluster: {_safe(cluster_label(report))}",
+    ]
+    serious = [a for a in report.anomalies if a.severity.value != "info"]
+    lines += [f"[{a.severity.value.upper()}] {_safe(a.code)}: {clip(_safe(a.message), 200)}"
+              for a in serious[:MAX_ITEMS]]  # fmt: skip
+    return "\n".join(lines) + "\n"
 
 
 def _long_output(report: Report, exceeded: list[str]) -> list[str]:

@@ -31,6 +31,7 @@ from ..analysis.coverage import Verdict
 from ..model import BackupAttempt, BackupResult, FreshnessStatus, GuestPbs, Severity
 from ..report.model import GuestRow, Report
 from ..report.status import report_exit_status
+from ..sanitize import strip_controls
 from .nagios import cluster_label
 
 PREFIX = "pve_backup_report_"
@@ -53,8 +54,9 @@ class Family:
 
 
 def escape_label_value(value: str) -> str:
-    """The exposition format's three escapes; lone surrogates (unencodable) become `?`."""
-    text = value.encode("utf-8", "replace").decode("utf-8")
+    """The exposition format's three escapes, after removing control characters (see
+    `sanitize`); lone surrogates (unencodable) become `?`."""
+    text = strip_controls(value, "\n").encode("utf-8", "replace").decode("utf-8")
     return text.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 

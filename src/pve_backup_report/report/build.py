@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..analysis.calendar import CalendarError, describe, next_event, parse_schedule
-from ..analysis.coverage import CoverageResult, GuestCoverage, Verdict
+from ..analysis.coverage import CoverageResult, GuestCoverage, Membership, Verdict, guest_job_map
 from ..analysis.pbs_checks import PbsThresholds
 from ..collect.pbs_entry import PbsResult
 from ..model import (
@@ -30,6 +30,7 @@ from ..model import (
     PbsServerInfo,
     Severity,
 )
+from .counts import other_attention, verdict_counts
 from .explain import explain_coverage, explain_freshness
 from .history_view import HistoryView
 from .i18n import Translator
@@ -88,6 +89,8 @@ def build_report(
     pbs_collected = pbs is not None and bool(pbs.servers or pbs.guests)
     no_snapshot = _pbs_no_snapshot(pbs.anomalies if pbs else (), anomalies)
     collisions = _collision_texts(tr, pbs.anomalies if pbs else (), anomalies)
+    # English reuses the engine's sentences; other languages re-state them from this map
+    by_guest = {} if tr.lang == "en" else guest_job_map(inventory.jobs or (), coverage.selections)
     guests = tuple(
         _guest_row(
             tr,
@@ -102,6 +105,7 @@ def build_report(
             pbs.guests.get(g.vmid) if pbs is not None else None,
             g.vmid in no_snapshot,
             collisions.get(g.vmid),
+            by_guest.get(g.vmid, ()),
         )
         for g in sorted(inventory.guests, key=lambda g: g.vmid)
     )
@@ -137,7 +141,36 @@ def build_report(
             )
         ),
         history=history,
+        unknown_cause=collection_failure(inventory),
     )
+
+
+_UNREADABLE = {
+    # component of the collector → (its own code, what the user lost)
+    "guests": ("guests_unavailable", "the guest list"),
+    "jobs": ("jobs_unavailable", "the backup job list"),
+}
+
+
+def collection_failure(inventory: Inventory) -> str | None:
+    """One line naming what could not be read, where and why, or None when the guest list and
+    the job list were both read. Without either, no verdict can be trusted (unknown is not
+    zero): the report is UNKNOWN and this line is shown at the top of every output.
+
+    A failed read carries the collector's own code; an answer of the wrong shape carries
+    `unexpected_response` with the collector's component: both count."""
+    for component, (code, what) in _UNREADABLE.items():
+        for a in inventory.anomalies:
+            if a.code == code or (a.code == "unexpected_response" and a.component == component):
+                endpoint = a.details.get("endpoint")
+                reason = a.details.get("error_message") or a.message
+                where = f" ({endpoint})" if endpoint else ""
+                return f"cannot read {what}{where}: {reason}"
+    if "guests" in inventory.unreadable:
+        return "cannot read the guest list"
+    if inventory.jobs is None:
+        return "cannot read the backup job list"
+    return None
 
 
 def _pbs_no_snapshot(*groups: Sequence[Anomaly]) -> frozenset[int]:
@@ -246,6 +279,7 @@ def _guest_row(
     pbs: GuestPbs | None = None,
     no_snapshot: bool = False,
     collision_text: str | None = None,
+    memberships: Sequence[tuple[BackupJob, Membership]] = (),
 ) -> GuestRow:
     cov = coverage.guests.get(guest.vmid) or GuestCoverage(guest.vmid, Verdict.INDETERMINATE)
     reasons = _reasons(cov, ev, pbs, no_snapshot)
@@ -288,7 +322,7 @@ def _guest_row(
         pbs=pbs,
         attention_level=level,
         attention=reasons,
-        explanation_text=explain_coverage(tr, inv, guest, cov, coverage.selections, opt_out_tag)
+        explanation_text=explain_coverage(tr, inv, guest, cov, memberships, opt_out_tag)
         + ((evidence_text,) if evidence_text else ()),
         collision_text=collision_text,
     )
@@ -332,7 +366,10 @@ def _job_row(
         schedule_error=error,
         next_run=next_run if job.enabled else None,
         storage=job.storage,
-        storage_type=storage.type if storage else None,
+        # "unknown", not None (shown as "missing"), when the storage list could not be read
+        storage_type=storage.type
+        if storage
+        else ("unknown" if job.storage and "storages" in inv.unreadable else None),
         mode=job.mode,
         selection=SelectionInfo(
             mode=job.selection.mode,
@@ -404,13 +441,14 @@ def _summary(
     severities = {s: sum(1 for a in anomalies if a.severity is s) for s in Severity}
     failed = sum(1 for g in guests if g.latest_backup and g.latest_backup.result == "failure")
     stale = sum(1 for g in guests if g.freshness and g.freshness.status in ("stale", "no_success"))
+    counts = verdict_counts(verdicts)  # the one definition of each count (counts.py)
     return Summary(
         guests_total=len(guests),
-        covered_pbs=verdicts[Verdict.COVERED],
-        covered_other=verdicts[Verdict.COVERED_NON_PBS],
-        not_covered=verdicts[Verdict.NOT_COVERED] + verdicts[Verdict.DISABLED_ONLY],
-        excluded_opted_out=verdicts[Verdict.EXCLUDED] + verdicts[Verdict.OPTED_OUT],
-        indeterminate=verdicts[Verdict.INDETERMINATE],
+        covered_pbs=counts["covered_pbs"],
+        covered_other=counts["covered_other"],
+        not_covered=counts["not_covered"],
+        excluded_opted_out=counts["excluded_opted_out"],
+        indeterminate=counts["indeterminate"],
         last_failed=failed if collected else None,
         stale=stale if collected else None,
         not_verified=(
@@ -423,6 +461,9 @@ def _summary(
         anomalies_info=severities[Severity.INFO],
         verdicts=verdicts,
         age_buckets=_age_buckets(guests) if collected else (),
+        disabled_only=counts["disabled_only"],
+        other=other_attention(g.attention for g in guests),
+        ok=sum(1 for g in guests if g.attention_level is None),
     )
 
 

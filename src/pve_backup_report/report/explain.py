@@ -8,8 +8,9 @@ auditor reads French and no wording drifts silently.
 
 from __future__ import annotations
 
-from ..analysis.coverage import GuestCoverage, JobRef, Verdict, target_state
-from ..analysis.selection import JobSelection
+from collections.abc import Sequence
+
+from ..analysis.coverage import GuestCoverage, JobRef, Membership, Verdict, target_state
 from ..model import BackupJob, Freshness, Guest, Inventory
 from .i18n import Translator
 
@@ -43,25 +44,31 @@ def _job_line(tr: Translator, job: BackupJob, ref: JobRef) -> str:
 
 
 def _context(
-    tr: Translator, inv: Inventory, guest: Guest, job: BackupJob, sel: JobSelection
+    tr: Translator, inv: Inventory, guest: Guest, job: BackupJob, kind: Membership
 ) -> str | None:
-    vmid = guest.vmid
-    if vmid in sel.dropped_by_node:
-        return tr.t("explain.other_node", job=job.job_id, node=job.node or "", guest=guest.node)
-    if vmid in sel.excluded:
+    if kind == "excluded":
         return tr.t("explain.excluded", job=job.job_id)
-    if vmid in sel.candidates:
+    if kind in ("pool_unknown", "invalid"):
         reason = (
             tr.t("explain.pool_unknown", pool=job.selection.pool or "")
-            if sel.state == "pool_unknown"
+            if kind == "pool_unknown"
             else tr.t("explain.selection_invalid")
         )
-        state = target_state(job, inv.storage(job.storage), guest)
-        if state in ("pbs", "other", "storage_unspecified"):
+        known = "storages" not in inv.unreadable
+        state = target_state(job, inv.storage(job.storage), guest, known)
+        if state in ("pbs", "other", "storage_unspecified", "storage_unknown"):
             return tr.t("explain.might_select", job=job.job_id, reason=reason)
         note = tr.t(f"explain.target.{state}")
         return tr.t("explain.might_not_protect", job=job.job_id, reason=reason) + note
     return None
+
+
+def _other_nodes(tr: Translator, guest: Guest, jobs: Sequence[BackupJob]) -> str:
+    """Once per guest, however many node-restricted jobs pass it by (the count, not a list)."""
+    if len(jobs) == 1:
+        job = jobs[0]
+        return tr.t("explain.other_node", job=job.job_id, node=job.node or "", guest=guest.node)
+    return tr.t("explain.other_nodes", n=tr.number(len(jobs)))
 
 
 def explain_coverage(
@@ -69,22 +76,29 @@ def explain_coverage(
     inv: Inventory,
     guest: Guest,
     cov: GuestCoverage,
-    selections: dict[str, JobSelection],
+    memberships: Sequence[tuple[BackupJob, Membership]],
     opt_out_tag: str,
 ) -> tuple[str, ...]:
+    """`memberships`: this guest's entry of `guest_job_map` (only the jobs that name it)."""
     if tr.lang == "en":
         return cov.explanation
+    if inv.jobs is None:
+        return (tr.t("explain.jobs_unknown"),)
     refs = {r.job_id: r for r in cov.jobs}
     lines: list[str] = []
     context: list[str] = []
-    for job in inv.jobs or ():
+    other_node: list[BackupJob] = []
+    for job, kind in memberships:
         if job.job_id in refs:
             lines.append(_job_line(tr, job, refs[job.job_id]))
-            continue
-        sel = selections.get(job.job_id)
-        line = _context(tr, inv, guest, job, sel) if sel else None
-        if line:
-            context.append(line)
+        elif kind == "other_node":
+            other_node.append(job)
+        else:
+            line = _context(tr, inv, guest, job, kind)
+            if line:
+                context.append(line)
+    if other_node:
+        context.append(_other_nodes(tr, guest, other_node))
     if cov.status is Verdict.OPTED_OUT:
         first = (guest.notes or "").strip().splitlines()
         reason = first[0][:200] if first else tr.t("explain.no_reason")

@@ -7,10 +7,12 @@ spurious changes. The CLI records with these functions and the report compares w
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from ..history.store import AnomalyRecord, GuestRecord
+from .counts import summary_counts, verdict_counts
 from .history_view import HistorySource, history_view
 from .model import Report
 
@@ -37,6 +39,9 @@ def anomaly_records(report: Report) -> list[AnomalyRecord]:
 
 
 def run_summary(report: Report) -> dict[str, Any]:
+    """What a run stores as its summary: the guests per verdict (the trend reads them) and,
+    under `counts`, every count exactly as the report shows it (`counts.py`), so `history`
+    prints the report's numbers."""
     summary: dict[str, Any] = dict(report.summary.verdicts)
     summary.update(
         {
@@ -45,9 +50,20 @@ def run_summary(report: Report) -> dict[str, Any]:
             "stale": report.summary.stale or 0,
             "anomalies_critical": report.summary.anomalies_critical,
             "anomalies_warning": report.summary.anomalies_warning,
+            "counts": summary_counts(report.summary),
         }
     )
     return summary
+
+
+def stored_counts(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The counts of a stored run; runs recorded before `counts` existed are recomputed from
+    their verdicts with the same definitions (counts.py)."""
+    counts = summary.get("counts")
+    if isinstance(counts, dict):
+        return counts
+    legacy: dict[str, Any] = {k: summary.get(k) for k in ("guests_total", "last_failed", "stale")}
+    return legacy | verdict_counts(summary)
 
 
 def with_history(report: Report, source: HistorySource) -> Report:

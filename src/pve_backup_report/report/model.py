@@ -33,7 +33,7 @@ from ..model import (
 )
 from .history_view import HistoryView
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 Level = Literal["critical", "warning"]
 AttentionReason = Literal[
@@ -222,7 +222,7 @@ class Summary:
     guests_total: int
     covered_pbs: int
     covered_other: int
-    not_covered: int  # not_covered + disabled_only
+    not_covered: int  # not_covered + disabled_only (see counts.py for every definition)
     excluded_opted_out: int
     indeterminate: int
     last_failed: int | None  # None: no evidence collected
@@ -233,6 +233,9 @@ class Summary:
     anomalies_info: int
     verdicts: dict[str, int]
     age_buckets: tuple[AgeBucket, ...]  # empty when no evidence
+    disabled_only: int = 0  # included in not_covered
+    other: int = 0  # needs attention for other reasons only
+    ok: int = 0  # needs no attention
 
 
 @dataclass(frozen=True)
@@ -254,6 +257,9 @@ class Report:
     pbs_servers: tuple[PbsServerRow, ...] = field(default_factory=tuple)
     pbs_orphans: tuple[PbsOrphan, ...] = field(default_factory=tuple)
     history: HistoryView | None = None  # None: no history (first run or --no-history)
+    # why the cluster could not be read (guest list or job list unknown): the report is
+    # UNKNOWN and no output may say "all clear"; None: collection succeeded
+    unknown_cause: str | None = None
 
     def guest(self, vmid: int) -> GuestRow:
         return next(g for g in self.guests if g.vmid == vmid)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 
+from ..sanitize import strip_controls
 from .model import GuestRow, Report
 from .notes import notes_plain
 from .pbs_text import verify_state
@@ -102,4 +103,5 @@ def render_csv(report: Report) -> str:
     writer.writerow(COLUMNS)
     for g in report.guests:
         writer.writerow(_row(g))
-    return buffer.getvalue()
+    # safety net (see `sanitize`): quoted cells may hold tab and line breaks, nothing else
+    return strip_controls(buffer.getvalue(), "\t\n\r")

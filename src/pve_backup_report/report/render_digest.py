@@ -17,12 +17,12 @@ from typing import Any
 
 import css_inline
 
-from .findings import Finding, banner, findings
+from .findings import Finding, findings
 from .i18n import Translator, report_zone, zone_label
 from .model import GuestRow, Report
 from .render_html import environment
 from .safe_text import clip, visible
-from .status import report_exit_status
+from .status import banner_text, report_exit_status
 
 FINDINGS_CAP = 15  # findings named; the rest counted
 GUESTS_CAP = 25  # guests needing attention listed, most serious first
@@ -141,7 +141,7 @@ def digest_context(report: Report) -> dict[str, Any]:
         "r": report,
         "tr": tr,
         "status": status,
-        "banner": banner(report, status, tr),
+        "banner": banner_text(tr, report),
         "generated": f"{tr.datetime(report.generated_at)} {zone_label(report.generated_at)}",
         "zone": report_zone(report.generated_at),
         "cluster_name": report.cluster.name or tr.t("value.not_specified"),

@@ -17,14 +17,15 @@ from typing import Any, Literal
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from ..analysis.coverage import Verdict
+from ..sanitize import strip_controls
 from .charts import CELL_COLOURS, age_bars, coverage_bars, trend_charts
-from .findings import banner, calm, findings, guest_anomalies, guest_mark
+from .findings import calm, findings, guest_anomalies, guest_mark
 from .history_view import CELL_STATES, GridRow
 from .i18n import Translator, report_zone, zone_label
 from .model import GuestRow, Report
 from .notes import notes_html, notes_plain
 from .pbs_text import code_label, keep_text, namespace, pbs_cell
-from .status import report_exit_status
+from .status import banner_text, report_exit_status
 
 Variant = Literal["web", "email", "print"]
 
@@ -161,7 +162,7 @@ def context(report: Report, variant: Variant) -> dict[str, Any]:
         "email": variant == "email",
         "print": variant == "print",
         "status": status.name.lower(),
-        "banner": banner(report, status.name.lower(), tr),
+        "banner_text": banner_text(tr, report),
         "findings": items,
         "guest_anomalies": by_guest,
         "marks": marks,
@@ -195,4 +196,5 @@ def context(report: Report, variant: Variant) -> dict[str, Any]:
 def render_html(report: Report, variant: Variant = "web") -> str:
     """The HTML report; `variant="email"` for mail bodies, `"print"` for the PDF."""
     template = environment().get_template("report.html.j2")
-    return template.render(**context(report, variant))
+    # safety net: no control character reaches a browser or a mail client (see `sanitize`)
+    return strip_controls(template.render(**context(report, variant)), "\t\n\r")

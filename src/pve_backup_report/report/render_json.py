@@ -12,6 +12,7 @@ import json
 from importlib import resources
 from typing import Any
 
+from ..sanitize import strip_controls_deep
 from ..serialize import to_jsonable
 from .history_view import HistoryView
 from .model import GuestRow, Report
@@ -94,16 +95,26 @@ def report_data(report: Report) -> dict[str, Any]:
         "pbs_orphans": [to_jsonable(o) for o in report.pbs_orphans],
         "history": history_data(report.history),
         "anomalies": [to_jsonable(a) for a in report.anomalies],
+        "unknown_cause": report.unknown_cause,
     }
     return data
 
 
 def render_json(report: Report) -> str:
-    return json.dumps(report_data(report), indent=2, ensure_ascii=False) + "\n"
+    # safety net (see `sanitize`): no string decodes to a control character but tab/newline
+    data = strip_controls_deep(report_data(report))
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def load_schema() -> dict[str, Any]:
     ref = resources.files("pve_backup_report.report") / "schema" / "report.schema.json"
     text = ref.read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def load_coverage_schema() -> dict[str, Any]:
+    """The schema of `--dump-coverage --json`; its guests refer to `report.schema.json`."""
+    ref = resources.files("pve_backup_report.report") / "schema" / "coverage.schema.json"
+    schema: dict[str, Any] = json.loads(ref.read_text(encoding="utf-8"))
     return schema

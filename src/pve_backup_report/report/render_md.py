@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import re
 
-from .findings import banner
+from ..sanitize import strip_controls
 from .history_view import HistoryView
 from .i18n import Translator, zone_label
 from .model import GuestRow, JobRow, Report
 from .notes import notes_plain
 from .pbs_text import code_label, keep_text, namespace, pbs_cell
 from .safe_text import clip, visible
-from .status import report_exit_status
+from .status import banner_text
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _LINE_START = re.compile(r"^([#+\-!=]|\d+[.)])")
@@ -236,13 +236,12 @@ def render_md(report: Report) -> str:
     when = f"{tr.datetime(report.generated_at)} {zone_label(report.generated_at)}"
     cluster = cell(report.cluster.name or tr.t("value.not_specified"))
     na = tr.t("value.not_collected")
-    status = report_exit_status(report).name.lower()
     lines = [
         f"# {tr.t('report.title')} — {cluster}",
         "",
         cell(tr.t("report.generated", when=when) + f" · pve-backup-report {report.tool_version}"),
         "",
-        f"**{cell(banner(report, status, tr))}**",
+        f"**{cell(banner_text(tr, report))}**",
         "",
         f"## {tr.t('section.summary')}",
         "",
@@ -264,7 +263,8 @@ def render_md(report: Report) -> str:
     lines += ["", f"## {tr.t('section.attention')}", ""]
     attention = report.attention_rows()
     if not attention:
-        lines.append(tr.t("attention.none"))
+        unknown = report.unknown_cause is not None
+        lines.append(tr.t("attention.unknown" if unknown else "attention.none"))
     for g in attention:
         reasons = ", ".join(tr.t(f"reason.{r}") for r in g.attention)
         name = cell(g.name) if g.name else tr.t("value.not_specified")
@@ -316,4 +316,4 @@ def render_md(report: Report) -> str:
             ],
         )
     lines += ["", tr.t("method.exit")]
-    return "\n".join(lines) + "\n"
+    return strip_controls("\n".join(lines) + "\n", "\t\n")  # safety net, see `sanitize`

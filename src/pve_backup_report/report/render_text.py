@@ -4,13 +4,13 @@ attention. Meant to be read in an SSH session or a cron mail; the full detail is
 
 from __future__ import annotations
 
-from .findings import banner
+from ..sanitize import strip_controls
 from .history_view import HistoryView
 from .i18n import Translator, zone_label
 from .model import GuestRow, Report
 from .pbs_text import pbs_cell
 from .safe_text import clip, visible
-from .status import report_exit_status
+from .status import banner_text, report_exit_status
 
 MAX_ITEMS = 50
 WIDTH = 100
@@ -76,22 +76,25 @@ def render_text(report: Report) -> str:
     when = f"{tr.datetime(report.generated_at)} {zone_label(report.generated_at)}"
     cluster = visible(report.cluster.name or tr.t("value.not_specified"))
     na = tr.t("value.not_collected")
-    status = report_exit_status(report).name.lower()
-    lines = [
-        tr.t("text.title", cluster=cluster, when=when),
-        visible(banner(report, status, tr)),
+    lines = [tr.t("text.title", cluster=cluster, when=when)]
+    # the status and why; when the cluster could not be read, its cause, before any figure
+    lines.append(visible(banner_text(tr, report)))
+    lines += [
         tr.t(
             "text.counts",
             guests=tr.plural("text.n.guests", s.guests_total),
             parts=", ".join(
-                tr.plural(f"text.n.{key}", n)
-                for key, n in (
-                    ("covered_pbs", s.covered_pbs),
-                    ("covered_other", s.covered_other),
-                    ("not_covered", s.not_covered),
-                    ("excluded", s.excluded_opted_out),
-                    ("indeterminate", s.indeterminate),
-                )
+                [
+                    tr.plural("text.n.covered_pbs", s.covered_pbs),
+                    tr.plural("text.n.covered_other", s.covered_other),
+                    tr.plural(
+                        "text.n.not_covered_disabled" if s.disabled_only else "text.n.not_covered",
+                        s.not_covered,
+                        disabled=tr.number(s.disabled_only),
+                    ),
+                    tr.plural("text.n.excluded", s.excluded_opted_out),
+                    tr.plural("text.n.indeterminate", s.indeterminate),
+                ]
             ),
         ),
         tr.t(
@@ -118,6 +121,8 @@ def render_text(report: Report) -> str:
             lines.extend(_guest_line(tr, g))
         if len(rows) > MAX_ITEMS:
             lines.append("  " + tr.t("text.more", n=tr.number(len(rows) - MAX_ITEMS)))
+    elif report.unknown_cause is not None:
+        lines.append(tr.t("attention.unknown"))
     else:
         lines.append(tr.t("attention.none"))
     lines += ["", *_changes(tr, report.history)]
@@ -132,4 +137,4 @@ def render_text(report: Report) -> str:
         if len(serious) > MAX_ITEMS:
             lines.append("  " + tr.t("text.more", n=tr.number(len(serious) - MAX_ITEMS)))
     lines += ["", tr.t("text.status", status=report_exit_status(report).name)]
-    return "\n".join(lines) + "\n"
+    return strip_controls("\n".join(lines) + "\n", "\t\n")  # safety net, see `sanitize`

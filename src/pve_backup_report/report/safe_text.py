@@ -1,23 +1,26 @@
-"""Neutralise hostile characters in plain-text outputs (terminal, Markdown, CSV).
+"""Neutralise hostile characters in plain-text outputs (terminal, Markdown, Nagios).
 
 Why: guest names, tags and notes are typed by anyone with VM.Config rights. In a terminal an
 ESC sequence can rewrite the screen or the title; bidi overrides (U+202E…) can make a name read
-backwards. HTML escaping does not help there, so control and bidi-control characters are shown
-as visible `\\uXXXX` escapes instead.
+backwards. HTML escaping does not help there. Control characters are removed (see
+`sanitize`); bidi controls, which are legitimate in right-to-left text but can disguise a
+name, are shown as visible `\\uXXXX` escapes.
 """
 
 from __future__ import annotations
 
 import re
 
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+from ..sanitize import strip_controls
+
+_BIDI = re.compile(r"[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def visible(text: str, keep_newlines: bool = False) -> str:
-    out = _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     if not keep_newlines:
-        out = out.replace("\r", " ").replace("\n", " ")
-    return out
+        text = text.replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
+    out = strip_controls(text, "\t\n")
+    return _BIDI.sub(lambda m: f"\\u{ord(m.group()):04x}", out)
 
 
 def clip(text: str, limit: int) -> str:

@@ -15,8 +15,18 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 FaultKind = Literal[
-    "http", "timeout", "invalid_json", "missing_data", "offline", "latency", "reset"
+    "http",
+    "timeout",
+    "invalid_json",
+    "missing_data",
+    "offline",
+    "latency",
+    "reset",
+    "wrong_type",
+    "truncated",
 ]
+# Faults that let the request run and spoil its successful answer instead of replacing it.
+ANSWER_FAULTS = frozenset({"wrong_type", "truncated"})
 
 
 class Fault(BaseModel):
@@ -26,6 +36,12 @@ class Fault(BaseModel):
     ``times`` is how many matching requests are affected (``None`` = all of them).
     ``latency_ms`` is the delay of ``latency``; for ``timeout`` it is how long the socket is held
     before being closed (default 60 s, cut short when the server stops).
+
+    ``wrong_type`` and ``truncated`` act on the real answer of a request that succeeds (errors
+    pass unchanged): ``wrong_type`` replaces ``data`` with a value of another JSON type (a list
+    becomes the string ``message``, an object becomes a list, anything else an object);
+    ``truncated`` announces the full ``Content-Length`` but sends only the first half of the
+    body, then closes the connection.
     """
 
     model_config = ConfigDict(extra="forbid")

@@ -298,8 +298,11 @@ class _Renderer:
         self.out(f"INFO: Finished Backup of VM {guest.vmid} ({hms(end - start)})")
         self.out(f"INFO: Backup finished at {self.clock.local()}")
 
-    def _fail(self, guest: Guest, start: int, error: str) -> None:
+    def _fail(self, guest: Guest, start: int, error: str, more: tuple[str, ...] = ()) -> None:
+        """The failure lines; ``more`` are the next lines of a multi-line error (one ``ERROR:``
+        line each, as vzdump prints them)."""
         self.out(f"ERROR: Backup of VM {guest.vmid} failed - {error}")
+        self.lines.extend(f"ERROR: {line}" for line in more)
         self.clock.t = start + 4
         self.out(f"INFO: Failed at {self.clock.local()}")
 
@@ -427,6 +430,21 @@ class _Renderer:
         self._snapshot = mode == "snapshot"
         if self._snapshot:
             self.out("INFO: create storage snapshot 'vzdump'")
+            if entry.outcome == "fail" and guest.vmid % 2 == 0:
+                # a storage plugin's multi-line error: a generic first line, the cause after it
+                volume = f"vm-{guest.vmid}-disk-0"
+                self._fail(
+                    guest,
+                    start,
+                    "API Return-Code: 500. Message: Could not create snapshot of resource "
+                    f"'{volume}', because:",
+                    (
+                        f"Not enough free space available for volume 0 of resource '{volume}' "
+                        f"on node '{self.node}'",
+                        f"Failed to adjust DRBD resource {volume}",
+                    ),
+                )
+                return
         self.out(self._archive(guest, start))
         if entry.outcome == "warn":
             self.out("WARN: file '/var/log/journal/system.journal' changed while reading")

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple
 from urllib.parse import parse_qsl, unquote
 
-from pve_backup_report.simulator.faults import Fault, FaultRegistry
+from pve_backup_report.simulator.faults import ANSWER_FAULTS, Fault, FaultRegistry
 from pve_backup_report.simulator.permissions import Permissions, perm_message
 from pve_backup_report.simulator.scenario import Scenario
 from pve_backup_report.simulator.tls import TlsMaterial, fingerprint_of, generate_tls
@@ -192,6 +192,7 @@ class _Quiet:
 
 class _RequestHandler(_Quiet, BaseHTTPRequestHandler):
     server: _TlsHttpServer
+    answer_fault: Fault | None = None  # spoils this request's successful answer (faults.py)
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # else Nagle + delayed ACK stall each response ~40 ms
     server_version = "pve-api-daemon/3.0"
@@ -423,6 +424,7 @@ class SimulatorServer:
             self.request_counts[resolved[0].pattern if resolved else "<unmatched>"] += 1
             self.requests.append((method, api_path, query))
         fault = self.faults.match(api_path)
+        http.answer_fault = fault if fault is not None and fault.kind in ANSWER_FAULTS else None
         if fault is not None and self._apply_fault(http, fault):
             return None
         return Incoming(raw_path, api_path, query, resolved, serial)
@@ -522,6 +524,8 @@ class SimulatorServer:
         if fault.kind == "latency":
             self._stop.wait(fault.latency_ms / 1000)
             return False
+        if fault.kind in ANSWER_FAULTS:
+            return False  # applied to the answer by `_send_json`
         if fault.kind == "http":
             self._send_error(http, ApiError(fault.status, fault.message))
         elif fault.kind == "offline":
@@ -560,8 +564,27 @@ class SimulatorServer:
         self._send_json(http, err.status, self._reason(message), body)
 
     def _send_json(self, http: _RequestHandler, status: int, reason: str, body: Any) -> None:
+        fault = http.answer_fault if status == 200 else None
+        if fault is not None and fault.kind == "wrong_type" and isinstance(body, dict):
+            body = {**body, "data": _wrong_type(body.get("data"), fault.message)}
         payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        if fault is not None and fault.kind == "truncated":
+            self._send_truncated(http, status, reason, payload)
+            return
         self._send_raw(http, status, reason, payload, True)
+
+    def _send_truncated(
+        self, http: _RequestHandler, status: int, reason: str, payload: bytes
+    ) -> None:
+        """Announce the whole body, send its first half, close: a connection lost mid-body."""
+        http.send_response(status, reason)
+        http.send_header("Content-Type", "application/json;charset=UTF-8")
+        http.send_header("Content-Length", str(len(payload)))
+        http.end_headers()
+        with contextlib.suppress(OSError):
+            http.wfile.write(payload[: len(payload) // 2])
+            http.wfile.flush()
+        self._drop(http, rst=False)
 
     @staticmethod
     def _send_raw(
@@ -576,6 +599,15 @@ class SimulatorServer:
         http.end_headers()
         if http.command != "HEAD":
             http.wfile.write(payload)
+
+
+def _wrong_type(data: Any, text: str) -> Any:
+    """A value of another JSON type than ``data`` (see `Fault`)."""
+    if isinstance(data, list):
+        return text
+    if isinstance(data, dict):
+        return [text]
+    return {"unexpected": text}
 
 
 def serve_forever_cli(scenario_path: str | Path, port: int = 8006, host: str = "127.0.0.1") -> None:
