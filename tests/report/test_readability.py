@@ -77,7 +77,7 @@ def test_anomaly_codes_stay_whole_and_the_pdf_message_gets_the_width() -> None:
     import re
 
     html = render_html(build("en"), "print")
-    assert "code, .code { white-space: nowrap;" in html
+    assert ".code, .code code, table.anomalies td code, .findex code { white-space: nowrap;" in html
     table = html[html.index('<table class="rows anomalies">') :]
     widths = [
         int(w) for w in re.findall(r'<col class="w(\d+)">', table[: table.index("</colgroup>")])
