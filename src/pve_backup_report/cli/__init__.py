@@ -65,8 +65,9 @@ def run(
     `now` freezes the clock (the demo cluster lives on its own date)."""
     pbs = pbs or []
     _warn_insecure(settings, pbs, err)
+    lang = args.lang or settings.report.language  # the diagnostics speak it too
     if args.check_api:  # before importing collectors and renderers: it must start fast
-        return _check_api(settings, pbs, out)
+        return _check_api(settings, pbs, out, lang)
     from . import modes
     from .pipeline import collect_run
 
@@ -76,7 +77,7 @@ def run(
                 collect_run(settings, pbs, evidence=False, now=now, stage=progress.stage)
             )
             modes.tell_failure(run_data, settings, err)
-            return modes.dump_inventory(args, run_data, out)
+            return modes.dump_inventory(args, run_data, out, lang)
         cache = None
         remembered = None
         config_cache = None
@@ -109,7 +110,6 @@ def run(
             )
         )
     modes.tell_failure(run_data, settings, err)
-    lang = args.lang or settings.report.language
     # --dump-coverage only needs the report for its exit status: no history read for it
     history = not args.no_history and not args.dump_coverage
     report = modes.make_report(run_data, settings, lang, now, history=history)
@@ -136,7 +136,7 @@ def run(
     return int(status)
 
 
-def _check_api(settings: Settings, pbs: list[PbsSettings], out: IO[str]) -> int:
+def _check_api(settings: Settings, pbs: list[PbsSettings], out: IO[str], lang: str = "en") -> int:
     from ..diagnostics.check_api import ProbeResult, check_api, print_check
     from ..diagnostics.pbs_check import check_pbs
     from .client_config import client_config
@@ -150,7 +150,7 @@ def _check_api(settings: Settings, pbs: list[PbsSettings], out: IO[str]) -> int:
         return list(results)
 
     results = asyncio.run(probes())
-    return int(print_check(results, out))
+    return int(print_check(results, out, lang))
 
 
 def _send_mail(

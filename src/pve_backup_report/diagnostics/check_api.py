@@ -98,17 +98,26 @@ def _first_online_node(results: list[ProbeResult]) -> str | None:
     return online[0] if online else None
 
 
-def print_check(results: list[ProbeResult], out: IO[str]) -> ExitStatus:
-    """One line per probe and a total; here, not in the CLI's modes, so that `--check-api`
-    does not import the report renderers (it must start fast)."""
+def print_check(results: list[ProbeResult], out: IO[str], lang: str = "en") -> ExitStatus:
+    """One line per probe and a total, in the report language (the probe names, paths and
+    the server's error texts stay as they are); here, not in the CLI's modes, so that
+    `--check-api` does not import the report renderers (it must start fast)."""
+    from ..report.i18n import Translator
+
+    tr = Translator(lang)
+    colon = tr.punct(":")
+    ok, failed_word = tr.t("diag.check.ok"), tr.t("diag.check.failed")
+    pad = max(len(ok), len(failed_word)) + 2
     for result in results:
         label = f"{result.probe.name} ({result.probe.path})"
         if result.ok:
-            out.write(f"OK      {label}: {result.count} item(s)\n")
+            items = tr.plural("diag.check.items", result.count or 0)
+            out.write(f"{ok:<{pad}}{label}{colon} {items}\n")
         else:
-            out.write(f"FAILED  {label}: {result.error}\n")
+            out.write(f"{failed_word:<{pad}}{label}{colon} {result.error}\n")
             if result.hint:
-                out.write(f"        hint: {result.hint}\n")
+                out.write(f"{'':<{pad}}{tr.t('diag.check.hint')}{colon} {result.hint}\n")
     failed = sum(1 for r in results if not r.ok)
-    out.write(f"{len(results) - failed}/{len(results)} checks passed\n")
+    passed = len(results) - failed
+    out.write(tr.plural("diag.check.passed", passed, total=tr.number(len(results))) + "\n")
     return ExitStatus.OK if failed == 0 else ExitStatus.CRITICAL
