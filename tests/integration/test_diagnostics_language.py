@@ -46,3 +46,17 @@ def test_check_keeps_the_nagios_status_words(lang: str) -> None:
     _, text = _run("--lang", lang, "--check")
     assert text.startswith("PVE BACKUP ")
     assert text.split()[2] in ("OK", "WARNING", "CRITICAL", "UNKNOWN")
+
+
+def test_check_api_words_agree_in_both_languages() -> None:
+    """The English fast path (no Babel loaded) says what the catalogue says."""
+    from pve_backup_report.diagnostics.check_api import _check_words
+    from pve_backup_report.report.i18n import Translator
+
+    en, tr = _check_words("en"), Translator("en")
+    for n in (0, 1, 2, 21):
+        assert en["items"](n) == tr.plural("diag.check.items", n)
+        assert en["passed"](n, 21) == tr.plural("diag.check.passed", n, total="21")
+    assert (en["ok"], en["failed"], en["hint"]) == tuple(
+        tr.t(f"diag.check.{k}") for k in ("ok", "failed", "hint")
+    )

@@ -22,8 +22,8 @@ def test_schedules_say_their_zone_and_next_runs_carry_theirs() -> None:
     # "daily" runs on any node: read in pve1's zone; its next run 20:00 UTC is 21:00 CET
     assert 'every day at 21:00 <span class="small">(node time, Europe/Paris)</span>' in jobs
     assert f"Next run: 2026-11-26 21:00{NBSP}CET" in jobs
-    # "nfs-weekly" is restricted to pve2, whose zone is unknown: UTC, as the next run says
-    assert 'Saturdays at 02:00 <span class="small">(node time, UTC)</span>' in jobs
+    # "nfs-weekly" is restricted to pve2, whose zone is unknown: said, not guessed
+    assert 'Saturdays at 02:00 <span class="small">(node time, zone unknown)</span>' in jobs
     assert f"Next run: 2026-11-28 03:00{NBSP}CET" in jobs
 
 

@@ -350,7 +350,8 @@ def _job_row(
             event = parse_schedule(job.schedule)
             text = describe(event, tr.lang)
             zone = _zone(inv, job.node)
-            zone_name = None if event.utc else (zone.key if zone is not None else "UTC")
+            # explicit UTC: the text says it; unknown node zone: "" (said, never guessed)
+            zone_name = None if event.utc else (zone.key if zone is not None else "")
             if next_run is None and job.enabled:
                 next_run = next_event(event, now, zone)
         except (CalendarError, ValueError, OverflowError) as exc:

@@ -227,6 +227,8 @@ def _schedule_text(tr: Translator, job: JobRow) -> str:
     text = job.schedule_text or ""
     if job.schedule_zone:
         text += f", {tr.t('jobs.schedule_zone', zone=job.schedule_zone)}"
+    elif job.schedule_zone is not None:
+        text += f", {tr.t('jobs.schedule_zone_unknown')}"
     return text
 
 
