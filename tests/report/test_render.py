@@ -131,7 +131,10 @@ def test_text_summary(lang: str) -> None:
         else "9 invités\u202f: 4 couverts (PBS), 1 couvert (autre stockage), 2 non couverts"
     )
     items = [line for line in lines if line.startswith("  [")]
-    assert [line.split()[1] for line in items[:6]] == ["107", "104", "101", "105", "108", "103"]
+    # job, storage and cluster findings first (storage_disabled, job_disabled), then guests
+    assert items[0].endswith("(storage_disabled)") and items[1].endswith("(job_disabled)")
+    guests = [line.split()[1] for line in items[2:8]]
+    assert guests == ["107", "104", "101", "105", "108", "103"]
     assert "100 web" not in text  # covered and fresh: not listed
     assert lines[-1].endswith("CRITICAL")
 

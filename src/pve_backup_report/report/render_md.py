@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from ..sanitize import strip_controls
+from .findings import findings
 from .history_view import HistoryView
 from .i18n import Translator, zone_label
 from .model import GuestRow, JobRow, Report
@@ -264,6 +265,12 @@ def render_md(report: Report) -> str:
     lines += _table(["", ""], rows)
     lines += ["", f"## {tr.t('section.attention')}", ""]
     attention = report.attention_rows()
+    items = findings(report, tr)
+    for f in items:  # every finding first, the most serious first (as in the HTML)
+        code = f"`{f.code}`" if f.kind == "anomaly" else ", ".join(map(str, f.vmids[:30]))
+        lines.append(f"- **{tr.t('level.' + f.level)}** {cell(f.text)} ({code})")
+    if items:
+        lines.append("")
     if not attention:
         unknown = report.unknown_cause is not None
         lines.append(tr.t("attention.unknown" if unknown else "attention.none"))

@@ -5,6 +5,7 @@ attention. Meant to be read in an SSH session or a cron mail; the full detail is
 from __future__ import annotations
 
 from ..sanitize import strip_controls
+from .findings import findings
 from .history_view import HistoryView
 from .i18n import Translator, zone_label
 from .model import GuestRow, Report
@@ -114,6 +115,15 @@ def render_text(report: Report) -> str:
         ),
         "",
     ]
+    items = [f for f in findings(report, tr) if f.kind == "anomaly"]
+    if items:  # job, storage and cluster findings first, as in the report
+        lines.append(tr.t("text.findings") + tr.punct(":"))
+        for f in items[:MAX_ITEMS]:
+            level = tr.t(f"level.{f.level}").upper()
+            lines.append(clip(f"  [{level}] {visible(f.text)} ({f.code})", WIDTH + 40))
+        if len(items) > MAX_ITEMS:
+            lines.append("  " + tr.t("text.more", n=tr.number(len(items) - MAX_ITEMS)))
+        lines.append("")
     rows = report.attention_rows()
     if rows:
         lines.append(tr.t("text.attention", n=tr.number(len(rows))))
