@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 # System packages for the browser and PDF tests (Debian/Ubuntu). Installed when running as
 # root (CI, containers); otherwise those tests skip locally and print what to install.
-SYSTEM_PACKAGES="chromium poppler-utils fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0"
+# prometheus: for promtool, which checks and unit-tests contrib/prometheus/alerts.yml
+SYSTEM_PACKAGES="chromium poppler-utils fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 prometheus"
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   missing=""
   for pkg in $SYSTEM_PACKAGES; do

@@ -17,17 +17,30 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .api.tls import normalize_fingerprint
+from .api.tls import load_ca_bundle, normalize_fingerprint
+from .errors import ReportError
 
 DEFAULT_PVE_PORT = 8006
 API_ROOT = "/api2/json"
 TOKEN_ID_RE = re.compile(r"^[^\s@!=:]+@[A-Za-z][A-Za-z0-9.\-_]*![A-Za-z][A-Za-z0-9.\-_]*$")
+MAIL_VARIABLES = (
+    "SMTP_HOST",
+    "SMTP_PORT",
+    "SMTP_SECURITY",
+    "SMTP_USER",
+    "SMTP_PASSWORD",
+    "SMTP_CA_BUNDLE",
+    "MAIL_FROM",
+    "MAIL_TO",
+)
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-class ConfigError(ValueError):
+class ConfigError(ReportError, ValueError):
     """One invalid setting: `variable` and what is expected (never the value)."""
+
+    label = "configuration error"
 
     def __init__(self, variable: str, expected: str) -> None:
         self.variable = variable
@@ -213,6 +226,12 @@ def _ca_bundle(variable: str, value: str | None) -> Path | None:
     path = Path(value.strip()).expanduser()
     if not path.is_file():
         raise ConfigError(variable, "expected the path of a readable PEM CA bundle file")
+    try:
+        load_ca_bundle(path)
+    except ValueError:
+        raise ConfigError(
+            variable, f"{path} is not a PEM CA bundle (expected -----BEGIN CERTIFICATE-----)"
+        ) from None
     return path
 
 
@@ -233,7 +252,7 @@ def load_settings(env_file: Path | None = None, file_wins: bool = False) -> Sett
     cluster), `file_wins` makes each file's values win, the environment filling the gaps.
     """
     if env_file is not None and not env_file.is_file():
-        raise ConfigError("--env-file", "expected the path of an existing file")
+        raise ConfigError("--env-file", f"{env_file}: no such file")
     if file_wins and env_file is not None:
         from dotenv import dotenv_values
 

@@ -10,6 +10,7 @@ one half-written block must not stop the PVE report. Only the process environmen
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Mapping
@@ -21,8 +22,10 @@ from dotenv import dotenv_values
 from pydantic import SecretStr
 
 from .config import (
+    MAIL_VARIABLES,
     TOKEN_ID_RE,
     ConfigError,
+    RawSettings,
     _ca_bundle,
     _fingerprint,
     parse_bool,
@@ -87,7 +90,7 @@ def _blocks(env: Mapping[str, str]) -> tuple[dict[str, dict[str, str]], list[str
             continue
         prefix, suffix = f"PBS{match.group(1)}", match.group(2)
         if suffix not in KNOWN:
-            warnings.append(f"{key.upper()}: unknown PBS setting, ignored")
+            warnings.append(f"{key.upper()}: unknown PBS setting, ignored{_did_you_mean(key)}")
             continue
         blocks.setdefault(prefix, {})[suffix] = value
     return dict(sorted(blocks.items(), key=lambda kv: int(kv[0][3:]))), sorted(warnings)
@@ -173,3 +176,87 @@ def load_pbs_settings(env: Mapping[str, str]) -> tuple[list[PbsSettings], list[s
             prefix = next(s.prefix for s in reversed(result) if s.name == name)
             raise ConfigError(f"{prefix}_NAME", "expected a name different from other PBS blocks")
     return result, warnings
+
+
+# Prefixes whose variables belong to this tool: a name we do not know there is a typo.
+WATCHED_PREFIXES = ("PVE_", "PBS", "REPORT_", "SMTP_", "MAIL_")
+# Words people write for ours (`SMTP_SERVER`), tried before spelling similarity.
+_SYNONYMS = {
+    "SERVER": "HOST",
+    "HOSTNAME": "HOST",
+    "URL": "HOST",
+    "LANG": "LANGUAGE",
+    "SSL": "TLS",
+    "CA": "CA_BUNDLE",
+    "CA_FILE": "CA_BUNDLE",
+    "CA_CERT": "CA_BUNDLE",
+    "FINGERPRINT": "TLS_FINGERPRINT",
+    "PASS": "PASSWORD",
+    "USERNAME": "USER",
+    "SENDER": "FROM",
+    "RECIPIENTS": "TO",
+    "RECIPIENT": "TO",
+}
+_PBS_NUMBERED = re.compile(r"^PBS_?(\d{1,3})_(.+)$")
+
+
+def known_settings() -> frozenset[str]:
+    """Every variable name read outside the numbered PBS blocks."""
+    return frozenset({name.upper() for name in RawSettings.model_fields} | set(MAIL_VARIABLES))
+
+
+def _candidates(name: str) -> list[str]:
+    if name.startswith("PBS"):
+        match = _PBS_NUMBERED.match(name)
+        number = int(match.group(1)) if match else 1
+        return [f"PBS{number:02d}_{suffix}" for suffix in sorted(KNOWN)]
+    return sorted(known_settings())
+
+
+def suggestion(name: str) -> str | None:
+    """The setting `name` was probably meant to be (synonym, then spelling), or None."""
+    upper = name.upper()
+    candidates = _candidates(upper)
+    match = _PBS_NUMBERED.match(upper)
+    if match:  # PBS1_API_URL, PBS_1_API_URL: the number, written another way
+        padded = f"PBS{int(match.group(1)):02d}_{match.group(2)}"
+        if padded in candidates:
+            return padded
+    words = upper.split("_")
+    for size in (2, 1):
+        for start in range(len(words) - size + 1):
+            part = "_".join(words[start : start + size])
+            if part in _SYNONYMS:
+                swapped = "_".join([*words[:start], _SYNONYMS[part], *words[start + size :]])
+                if swapped in candidates:
+                    return swapped
+    close = difflib.get_close_matches(upper, candidates, n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def _did_you_mean(name: str) -> str:
+    guess = suggestion(name)
+    return f"; did you mean {guess}?" if guess else ""
+
+
+def unknown_settings(
+    file_values: Mapping[str, str | None],
+    environ: Mapping[str, str],
+    file_name: str = ".env",
+) -> list[str]:
+    """Warnings for variables under our prefixes that no setting reads: a misspelt
+    `PVE_TIMOUT` would otherwise be ignored silently and the default used. Numbered PBS
+    blocks are checked by `load_pbs_settings`. In the process environment, `PBS_*` names
+    belong to proxmox-backup-client (PBS_REPOSITORY, PBS_PASSWORD…) and are left alone."""
+    known = known_settings()
+    warnings: list[str] = []
+    sources = ((file_values, file_name, False), (environ, "the environment", True))
+    for values, where, is_environ in sources:
+        for key in sorted(values, key=str.upper):
+            upper = key.upper()
+            if not upper.startswith(WATCHED_PREFIXES) or upper in known:
+                continue
+            if BLOCK_RE.match(upper) or (is_environ and upper.startswith("PBS_")):
+                continue
+            warnings.append(f"{upper} (in {where}): unknown setting, ignored{_did_you_mean(upper)}")
+    return warnings

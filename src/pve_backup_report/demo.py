@@ -7,7 +7,7 @@ the same verified TLS path as production — runs the main job, and stops the si
 
 from __future__ import annotations
 
-import argparse
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import resources
@@ -18,7 +18,10 @@ from pydantic import SecretStr
 
 from .api.tls import normalize_fingerprint
 from .config import PveSettings, Settings, parse_host
-from .exit_status import ExitStatus
+from .errors import OneLineArgumentParser, ReportError, one_line
+
+log = logging.getLogger("pve_backup_report.demo")
+NOTICE = 25  # cli.logs.NOTICE (the CLI is above this module)
 
 DEMO_SCENARIO = "demo.json"
 
@@ -28,6 +31,12 @@ def demo_scenario_path() -> Path:
     return Path(str(ref))
 
 
+class ScenarioError(ReportError):
+    """The simulator's scenario file is missing or invalid."""
+
+    label = ""
+
+
 def run_subcommand(name: str, argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     if name == "simulate":
         return _simulate(argv, err)
@@ -35,7 +44,7 @@ def run_subcommand(name: str, argv: Sequence[str], out: IO[str], err: IO[str]) -
 
 
 def _simulate(argv: Sequence[str], err: IO[str]) -> int:
-    parser = argparse.ArgumentParser(prog="pve-backup-report simulate")
+    parser = OneLineArgumentParser(prog="pve-backup-report simulate")
     parser.add_argument("scenario", type=Path, nargs="?", help="scenario JSON (default: demo)")
     parser.add_argument("--port", type=int, default=8006)
     args = parser.parse_args(list(argv))
@@ -43,8 +52,7 @@ def _simulate(argv: Sequence[str], err: IO[str]) -> int:
 
     scenario = args.scenario or demo_scenario_path()
     if not scenario.is_file():
-        err.write(f"scenario not found: {scenario}\n")
-        return int(ExitStatus.UNKNOWN)
+        raise ScenarioError(f"scenario not found: {scenario}")
     from pydantic import ValidationError
 
     from .simulator.scenario import load_scenario
@@ -54,18 +62,17 @@ def _simulate(argv: Sequence[str], err: IO[str]) -> int:
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        err.write(f"invalid scenario {scenario}: {where}: {first['msg']}\n")
-        return int(ExitStatus.UNKNOWN)
+        raise ScenarioError(f"invalid scenario {scenario}: {where}: {first['msg']}") from None
     except (OSError, ValueError) as error:
-        err.write(f"cannot read scenario {scenario}: {error}\n")
-        return int(ExitStatus.UNKNOWN)
+        raise ScenarioError(f"cannot read scenario {scenario}: {one_line(error)}") from None
     serve_forever_cli(scenario, args.port)
     return 0
 
 
 def _demo(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
-    from .cli import build_parser, run, setup_logging
-    from .config_pbs import PbsSettings
+    from .cli import build_parser, mail_settings, run, setup_logging
+    from .cli.args import validate_args
+    from .config_pbs import PbsSettings, pbs_environment
     from .simulator.scenario import load_scenario
     from .simulator.server import SimulatorServer
     from .simulator.tls import generate_tls
@@ -75,8 +82,11 @@ def _demo(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     args = parser.parse_args(list(argv))
     modes = (args.check, args.check_api, args.dump_inventory, args.dump_coverage)
     if args.format is None and not args.generate_pdf and not any(modes):
-        args.format = ["pdf", "html", "text"]  # show the summary in the terminal too
+        # show the summary in the terminal too (no PDF on standard output)
+        args.format = ["html", "text"] if args.output_dir == "-" else ["pdf", "html", "text"]
     setup_logging(args, err)
+    validate_args(args)
+    mail = mail_settings(pbs_environment()) if args.send_mail else None
     scenario = load_scenario(demo_scenario_path())
     tls = generate_tls()
     server = SimulatorServer(
@@ -107,9 +117,11 @@ def _demo(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         for index, (spec, pbs) in enumerate(zip(scenario.pbs_servers, pbs_servers, strict=True), 1)
     ]
     try:
-        err.write(f"demo: simulated Proxmox VE cluster listening on {server.base_url}\n")
+        log.log(NOTICE, "demo: simulated Proxmox VE cluster listening on %s", server.base_url)
         for spec, pbs in zip(scenario.pbs_servers, pbs_servers, strict=True):
-            err.write(f"demo: simulated Proxmox Backup Server {spec.name} on {pbs.base_url}\n")
+            log.log(
+                NOTICE, "demo: simulated Proxmox Backup Server %s on %s", spec.name, pbs.base_url
+            )
         settings = Settings(
             pve=PveSettings(
                 base_urls=(parse_host("PVE_HOST", server.base_url, 8006, False),),
@@ -122,9 +134,9 @@ def _demo(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         )
         now = datetime.fromtimestamp(scenario.now, UTC) if scenario.now else None
         if now is not None:
-            err.write(f"demo: the demo cluster's clock reads {now.isoformat()}\n")
+            log.log(NOTICE, "demo: the demo cluster's clock reads %s", now.isoformat())
         args.no_history = True  # never mix the demo into a real history database
-        return run(args, settings, out, err, pbs_settings, now)
+        return run(args, settings, out, err, pbs_settings, now, mail=mail)
     finally:
         server.stop()
         for pbs in pbs_servers:

@@ -200,6 +200,11 @@ class Inventory:
 # --- Backup evidence (what actually happened), filled by the task-history collection --------
 
 BackupResult = Literal["success", "warning", "failure", "running", "undetermined"]
+# What a backup attempt's size measures: the archive file on a file storage (``archive file
+# size``), the data QEMU read and sent (``transferred``: the dirty part when incremental), the
+# new data the backup client uploaded before compression (``had to backup``), or tar's stream
+# before compression (``Total bytes written``).
+SizeKind = Literal["archive", "transferred", "uploaded", "tar_stream"]
 FreshnessStatus = Literal["fresh", "stale", "no_success", "not_applicable"]
 
 
@@ -218,6 +223,7 @@ class BackupAttempt:
     size_bytes: int | None = None
     archive: str | None = None  # PBS snapshot path (vm/100/2024-...Z) or dump file name
     source: Literal["task_log", "history"] = "task_log"  # history: older than PVE's task index
+    size_kind: SizeKind | None = None  # what size_bytes measures (None when it is None)
 
     @property
     def succeeded(self) -> bool:

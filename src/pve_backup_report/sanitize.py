@@ -23,6 +23,8 @@ def strip_controls(text: str, keep: str = "") -> str:
     """`text` without C0/C1 control characters and DEL, except those listed in `keep`
     (e.g. `KEEP_LINES`). CR LF becomes LF when LF but not CR is kept, so Windows notes keep
     their lines."""
+    if _CONTROLS.search(text) is None:  # nearly always: no copy, no per-match callback
+        return text
     if "\n" in keep and "\r" not in keep:
         text = text.replace("\r\n", "\n")
     return _CONTROLS.sub(lambda m: m.group() if m.group() in keep else "", text)

@@ -248,7 +248,7 @@ def test_evidence_from_hand_written_history(start_sim: Callable[[dict[str, Any]]
     assert s100.started_at.isoformat() == "2025-11-25T21:00:06+01:00"
     assert s100.ended_at is not None and s100.ended_at.isoformat() == "2025-11-25T21:00:18+01:00"
     assert (s100.duration_s, s100.storage, s100.node) == (12, PBS, "pve1")
-    assert s100.size_bytes == 1024**3
+    assert (s100.size_bytes, s100.size_kind) == (1024**3, "transferred")
     assert s100.archive == "vm/100/2025-11-25T20:00:06Z"
     assert (g[100].attempts, g[100].failures) == (3, 0)  # T6, T1, T0
 

@@ -63,3 +63,21 @@ def test_two_clusters_two_reports_and_a_combined_summary(
     assert combined["status"] == max(row["status"] for row in combined["clusters"])
     assert result.code == combined["status"]
     assert "| alpha | CRITICAL | 7 |" in result.out
+
+
+def test_environment_warning_is_printed_once_for_all_clusters(
+    start_sim: Start, cli: Cli, tmp_path: Path
+) -> None:
+    a, b = start_sim(scenario()), start_sim(scenario())
+    env_a = _env_file(tmp_path / "a.env", a)
+    env_b = _env_file(tmp_path / "b.env", b)
+    result = cli(
+        ["--env-file", str(env_a), "--env-file", str(env_b), "--check-api"],
+        {"REPORT_LANG": "fr"},
+    )
+    assert result.code == 0, result.out
+    warnings = [line for line in result.err.splitlines() if line.startswith("WARNING")]
+    assert warnings == [
+        "WARNING: REPORT_LANG (in the environment): unknown setting, ignored; did you mean "
+        "REPORT_LANGUAGE?"
+    ]

@@ -66,6 +66,50 @@ def test_fingerprint_pin_with_verification_off(start_sim: Start, cli: Cli) -> No
     assert len(sim.server.requests) == before
 
 
+def test_fingerprint_pin_alone_trusts_exactly_that_certificate(start_sim: Start, cli: Cli) -> None:
+    """No CA bundle, verification on: the pin alone is the trust (the test CA is unknown to
+    the system store, so any chain check would fail)."""
+    sim = start_sim(scenario())
+    env = sim.env(PVE_TLS_FINGERPRINT=sim.fingerprint.lower().replace(":", ""))
+    del env["PVE_CA_BUNDLE"]
+    ok = cli(["--check-api"], env)
+    assert ok.code == 0, ok.out + ok.err
+    assert ok.err == ""  # nothing insecure to warn about
+
+
+def test_wrong_pin_alone_sends_no_token_and_shows_the_presented_fingerprint(
+    start_sim: Start, cli: Cli
+) -> None:
+    sim = start_sim(scenario())
+    wrong = ":".join(["00"] * 32)
+    env = sim.env(PVE_TLS_FINGERPRINT=wrong)
+    del env["PVE_CA_BUNDLE"]
+    result = cli(["--dump-inventory", "--json"], env)
+    assert result.code == 3
+    messages = {a["message"] for a in json.loads(result.out)["anomalies"]}
+    assert any(
+        f"tls_fingerprint_mismatch: server certificate {sim.fingerprint} does not match the pin"
+        in m
+        for m in messages
+    ), messages
+    assert sim.server.requests == []  # the pin failed before a request (and token) was sent
+
+
+def test_ca_bundle_that_is_not_pem_is_one_line(start_sim: Start, cli: Cli, tmp_path: Path) -> None:
+    sim = start_sim(scenario())
+    bogus = tmp_path / "ca.der"
+    bogus.write_bytes(b"\x30\x82\x01\x0anot a certificate")
+    result = cli(["--check-api"], sim.env(PVE_CA_BUNDLE=str(bogus)))
+    assert (result.code, result.err.splitlines()) == (
+        3,
+        [
+            f"configuration error: PVE_CA_BUNDLE: {bogus} is not a PEM CA bundle "
+            "(expected -----BEGIN CERTIFICATE-----)"
+        ],
+    )
+    assert sim.server.requests == []
+
+
 def test_pin_mismatch_refused_even_with_valid_chain(start_sim: Start, cli: Cli) -> None:
     sim = start_sim(scenario())
     wrong = ":".join(["AB"] * 32)

@@ -36,3 +36,18 @@ def test_systemd_units_are_hardened_and_persistent() -> None:
     for line in ("DynamicUser=yes", "ProtectSystem=strict", "NoNewPrivileges=yes"):
         assert line in service
     assert "Persistent=true" in timer
+
+
+def test_systemd_unit_fails_on_exit_3_only() -> None:
+    """1/2 are findings (report written); 3 means an output was not written or delivered, or
+    the run could not be trusted: the unit must fail so that someone is told."""
+    service = (ROOT / "contrib/systemd/pve-backup-report.service").read_text()
+    success = re.findall(r"^SuccessExitStatus=(.*)$", service, flags=re.M)
+    assert [set(value.split()) for value in success] == [{"1", "2"}]
+
+
+def test_cron_example_is_quiet() -> None:
+    """Cron mails whatever is printed: only errors may be."""
+    cron = (ROOT / "contrib/cron/pve-backup-report").read_text()
+    jobs = [line for line in cron.splitlines() if line and not line.startswith(("#", "SHELL"))]
+    assert jobs and all(" --quiet" in job or " -q" in job for job in jobs)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from pve_backup_report.config import ConfigError
+from pve_backup_report.config_pbs import load_pbs_settings
 from pve_backup_report.model import Severity
 from pve_backup_report.serialize import dumps
 
@@ -255,11 +257,16 @@ def test_pve_fallback_reads_backups(start: Callable[..., Sims]) -> None:
     )  # 102: the listing is not empty and privileges are unknown
 
 
-def test_unusable_ca_bundle_is_an_anomaly(start: Callable[..., Sims], tmp_path: Path) -> None:
+def test_unusable_ca_bundle_is_a_configuration_error(
+    start: Callable[..., Sims], tmp_path: Path
+) -> None:
+    """Refused when the settings are read, before any request (issue 11), rather than found
+    by the first connection (which made it an anomaly after the PVE collection)."""
     bad = tmp_path / "ca.pem"
     bad.write_text("not a certificate\n")
     sims = start(scenario())
-    run = run_collection(sims, sims.pbs_env(PBS01_CA_BUNDLE=str(bad)))
-    assert [(a.code, a.severity) for a in run.result.anomalies] == [
-        ("pbs_client_error", Severity.CRITICAL)
-    ]
+    with pytest.raises(ConfigError) as caught:
+        load_pbs_settings(sims.pbs_env(PBS01_CA_BUNDLE=str(bad)))
+    assert str(caught.value) == (
+        f"PBS01_CA_BUNDLE: {bad} is not a PEM CA bundle (expected -----BEGIN CERTIFICATE-----)"
+    )

@@ -61,7 +61,9 @@ def test_incomplete_block_is_skipped_with_a_warning() -> None:
 
 def test_unknown_variable_warns() -> None:
     _, warnings = load_pbs_settings({**block(), "PBS01_API_TOKEN": SECRET})
-    assert warnings == ["PBS01_API_TOKEN: unknown PBS setting, ignored"]
+    assert warnings == [
+        "PBS01_API_TOKEN: unknown PBS setting, ignored; did you mean PBS01_API_TOKEN_ID?"
+    ]
 
 
 def test_blank_block_is_ignored() -> None:

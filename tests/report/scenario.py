@@ -78,6 +78,7 @@ def _ok(hours_ago: float, result: str = "success") -> BackupAttempt:
         duration_s=300,
         storage="pbs-main",
         size_bytes=1536 * 1024**2,
+        size_kind="uploaded",
     )
 
 

@@ -107,3 +107,13 @@ def test_prometheus_label_and_terminal_text() -> None:
     assert escape_label_value('a\x00"b\x1b\n') == 'a\\"b\\n'  # newline: escaped
     assert visible("a\x1b[31mb\u202ec") == "a[31mb\\u202ec"
     assert visible("x\ny") == "x y"
+
+
+def test_mail_digest_has_no_controls() -> None:
+    from pve_backup_report.outputs.mail import build_message
+
+    message = build_message(_hostile_report(), [])
+    assert _controls(str(message["Subject"]), "") == set()
+    parts = [p.get_content() for p in message.walk() if p.get_content_maintype() == "text"]
+    assert parts and all(_controls(text, "\t\n\r") == set() for text in parts)
+    assert any("evilvm" in text for text in parts)

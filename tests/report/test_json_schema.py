@@ -26,7 +26,7 @@ def test_validates(lang: str, evidence: bool) -> None:
 
 def test_keeps_coverage_shape_and_stable_codes() -> None:
     data = json.loads(render_json(build("fr")))
-    assert data["schema_version"] == "1.2"
+    assert data["schema_version"] == "1.3"
     assert data["generated_at"] == "2026-11-26T09:30:00+01:00"
     assert data["attention"] == [107, 104, 101, 105, 108, 103]
     g = {x["vmid"]: x for x in data["guests"]}
@@ -34,6 +34,8 @@ def test_keeps_coverage_shape_and_stable_codes() -> None:
     assert g[101]["coverage"]["status"] == "covered"
     assert g[101]["latest_backup"]["result"] == "failure"
     assert g[101]["latest_backup"]["ended_at"] == "2026-11-25T20:30:00+00:00"
+    assert g[100]["latest_backup"]["size_bytes"] == 1536 * 1024**2
+    assert g[100]["latest_backup"]["size_kind"] == "uploaded"  # a code, never a label
     assert g[101]["freshness"]["status"] == "stale"
     assert g[101]["attention"] == {"level": "critical", "reasons": ["last_backup_failed", "stale"]}
     assert g[105]["coverage"]["explanation"] == ["excluded by job nfs-weekly"]  # not translated

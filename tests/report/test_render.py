@@ -142,3 +142,27 @@ def test_text_summary(lang: str) -> None:
 def test_terminal_control_characters_are_removed_bidi_made_visible() -> None:
     assert visible("a\x1b[31mb\u202ec") == "a[31mb\\u202ec"
     assert visible("x\ny") == "x y"
+
+
+@pytest.mark.parametrize(
+    ("lang", "html_label", "text_line"),
+    [
+        ("en", "1.5 GiB (uploaded)", "Size of the latest backup: 1.5 GiB (uploaded)"),
+        (
+            "fr",
+            "1,5\u202fGio (envoyé)",
+            "Taille de la dernière sauvegarde\u202f: 1,5\u202fGio (envoyé)",
+        ),
+    ],
+)
+def test_size_says_what_it_measures(lang: str, html_label: str, text_line: str) -> None:
+    # every attempt of the scenario: 1536 MiB = 1.5 GiB uploaded by the backup client
+    report = build(lang)
+    assert html_label in render_html(report)
+    assert text_line in render_text(report)  # 103 is stale: its latest attempt is listed
+    rows = list(csv.DictReader(io.StringIO(render_csv(report), newline="")))
+    assert (rows[0]["latest_size_bytes"], rows[0]["latest_size_kind"]) == (
+        "1610612736",
+        "uploaded",
+    )
+    assert rows[4]["latest_size_kind"] == ""  # 104: no attempt

@@ -24,7 +24,7 @@ def test_names_and_contents(tmp_path: Path) -> None:
     paths = write_reports(build(), ["html", "json", "csv", "md"], tmp_path / "reports", out)
     stem = "pve-backup-report_acme_20261126-093000"
     assert [p.name for p in paths] == [f"{stem}.{ext}" for ext in ("html", "json", "csv", "md")]
-    assert json.loads(paths[1].read_text(encoding="utf-8"))["schema_version"] == "1.2"
+    assert json.loads(paths[1].read_text(encoding="utf-8"))["schema_version"] == "1.3"
     assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == sorted(
         p.name for p in paths
     )  # no temporary file left behind
@@ -94,5 +94,17 @@ def test_unusable_output_folder_is_an_error_per_file_not_a_crash(tmp_path: Path)
                           errors=errors)  # fmt: skip
     assert paths == []
     assert sorted(errors) == ["html", "json"]
-    assert all(isinstance(e, OSError) for e in errors.values())
+    expected = f"cannot write {blocker / 'reports'}: Not a directory"
+    assert {str(e) for e in errors.values()} == {expected}
     assert out.getvalue() != ""  # the terminal summary is still printed
+
+
+def test_write_error_names_the_report_file_never_the_temporary_one(tmp_path: Path) -> None:
+    report = build()
+    (tmp_path / f"{base_name(report)}.html").mkdir()  # the final rename fails
+    errors: dict[str, Exception] = {}
+    paths = write_reports(report, ["html", "json"], tmp_path, io.StringIO(), errors=errors)
+    assert paths == [tmp_path / f"{base_name(report)}.json"]  # the other format is written
+    target = tmp_path / f"{base_name(report)}.html"
+    assert [str(e) for e in errors.values()] == [f"cannot write {target}: Is a directory"]
+    assert not list(tmp_path.glob(".*.tmp"))  # and the temporary file is gone

@@ -116,6 +116,56 @@ def test_guest_failing_before_starting_is_attributed() -> None:
     assert a100.duration_s == 10
 
 
+def test_attempt_size_is_the_archive_on_file_storages_and_says_so() -> None:
+    lines = [
+        "INFO: starting new backup job: vzdump 100 101 --storage nfs --mode stop",
+        "INFO: Starting Backup of VM 100 (lxc)",
+        "INFO: Backup started at 2025-11-25 21:00:06",
+        "INFO: creating vzdump archive '/mnt/nfs/dump/vzdump-lxc-100-2025_11_25-21_00_06.tar.zst'",
+        "INFO: Total bytes written: 611809280 (584MiB, 41MiB/s)",
+        "INFO: archive file size: 189MB",
+        "INFO: Finished Backup of VM 100 (00:00:10)",
+        "INFO: Backup finished at 2025-11-25 21:00:16",
+        "INFO: Starting Backup of VM 101 (lxc)",
+        "INFO: Backup started at 2025-11-25 21:00:16",
+        "INFO: Total bytes written: 10240 (10KiB, 10KiB/s)",
+        "INFO: Finished Backup of VM 101 (00:00:01)",
+        "INFO: Backup finished at 2025-11-25 21:00:17",
+        "INFO: Backup job finished successfully",
+        "TASK OK",
+    ]
+    attempts = dict(outcome(task(), lines, INV).attempts)
+    # 189MB in vzdump's format_size is 189 * 1024**2 bytes; without that line the tar stream
+    assert (attempts[100].size_bytes, attempts[100].size_kind) == (198180864, "archive")
+    assert (attempts[101].size_bytes, attempts[101].size_kind) == (10240, "tar_stream")
+
+
+def test_failed_guest_error_shows_its_output_lines_and_success_does_not() -> None:
+    lines = [
+        "INFO: starting new backup job: vzdump 100 101 --storage pbs-main",
+        "INFO: Starting Backup of VM 100 (qemu)",
+        "INFO: Backup started at 2025-11-25 21:00:06",
+        "  WARNING: thin pool is 95% full",
+        "INFO: Finished Backup of VM 100 (00:00:10)",
+        "INFO: Backup finished at 2025-11-25 21:00:16",
+        "INFO: Starting Backup of VM 101 (qemu)",
+        "INFO: Backup started at 2025-11-25 21:00:16",
+        "[INFO]: TrueNAS: LUN for vm-101-disk-0 not found",
+        "ERROR: Backup of VM 101 failed - start failed: QEMU exited with code 1",
+        "INFO: Failed at 2025-11-25 21:00:18",
+        "INFO: Backup job finished with errors",
+        "TASK ERROR: job errors",
+    ]
+    assert results(outcome(task(status="job errors"), lines, INV)) == {
+        100: ("success", None),
+        101: (
+            "failure",
+            "start failed: QEMU exited with code 1 — "
+            "[INFO]: TrueNAS: LUN for vm-101-disk-0 not found",
+        ),
+    }
+
+
 def test_cut_log_leaves_the_remaining_local_guests_undetermined() -> None:
     lines = [
         "INFO: starting new backup job: vzdump --all 1 --exclude 103 --storage pbs-main",
@@ -154,11 +204,20 @@ def test_running_tasks_are_running() -> None:
 
 
 def test_multi_guest_task_not_fetched_is_not_inspected_but_unavailable_is_undetermined() -> None:
-    t = task(status="OK")
+    t = task(status="job errors")
     assert outcome(t, None, INV).attempts == ()
     o = task_outcome(t, None, "unavailable", ctx_for(INV))
     assert {v: a.result for v, a in o.attempts} == {100: "undetermined", 101: "undetermined"}
-    assert dict(o.attempts)[100].error == "task log unavailable (task status: OK)"
+    assert dict(o.attempts)[100].error == "task log unavailable (task status: job errors)"
+
+
+def test_unreadable_log_of_a_task_that_succeeded_is_a_success() -> None:
+    """Issue 11: an unreadable log must not turn a successful task into "no success". vzdump
+    ends ``job errors`` when any guest fails, so OK / WARNINGS vouch for every guest."""
+    for status, result in (("OK", "success"), ("WARNINGS: 2", "warning")):
+        o = task_outcome(task(status=status), None, "unavailable", ctx_for(INV))
+        assert {v: a.result for v, a in o.attempts} == {100: result, 101: result}
+        assert all(a.error is None for _, a in o.attempts)
 
 
 def _attempt(result: str, hour: int, upid: str) -> BackupAttempt:

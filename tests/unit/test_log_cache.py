@@ -128,6 +128,9 @@ GUESTS = st.builds(
     warnings=st.lists(st.text(max_size=20), max_size=3).map(tuple),
     mode=TEXT,
     name=TEXT,
+    transferred_kind=st.sampled_from([None, "transferred", "uploaded", "tar_stream"]),
+    archive_bytes=st.none() | st.integers(min_value=0, max_value=2**63),
+    output=st.lists(st.text(max_size=20), max_size=3).map(tuple),
 )
 HEADERS = st.builds(
     JobHeader,
@@ -186,10 +189,11 @@ def _mutate(change: Any) -> str:
 
 
 def test_payload_is_versioned_and_unknown_versions_are_misses() -> None:
-    assert json.loads(encode_log(_sample()))["v"] == 2
+    assert json.loads(encode_log(_sample()))["v"] == 3
     # version 1 entries may hold parses of bad answers (issue 11 item 4): never used
     assert decode_log(_mutate(lambda d: d.update(v=1))) is None
-    assert decode_log(_mutate(lambda d: d.update(v=3))) is None
+    assert decode_log(_mutate(lambda d: d.update(v=2))) is None  # before issue 13's fields
+    assert decode_log(_mutate(lambda d: d.update(v=4))) is None
     assert decode_log(_mutate(lambda d: d.pop("v"))) is None
 
 
@@ -260,7 +264,7 @@ def test_sqlite_cache_hits_and_misses(tmp_path: Path) -> None:
     assert cache.get([]) == {}
     with HistoryStore(path) as store:
         # a row from a future version: ignored (a miss), not an error
-        store.cache_put([("UPID:b", "pve1", 1, '{"v": 3, "result": {}}')], T0)
+        store.cache_put([("UPID:b", "pve1", 1, '{"v": 4, "result": {}}')], T0)
         row = store._conn.execute(
             "SELECT node, starttime, cached_at FROM task_cache WHERE upid = 'UPID:a'"
         ).fetchone()

@@ -7,6 +7,7 @@ CEST (UTC+2) in May/October before the change, CET (UTC+1) in January. Sizes: bi
 
 from __future__ import annotations
 
+import shlex
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -98,6 +99,7 @@ def test_example_a_guests() -> None:
         warnings=(),
         mode="snapshot",
         name="web01",
+        transferred_kind="transferred",
     )
     assert g[101] == GuestAttempt(
         vmid=101,
@@ -111,6 +113,7 @@ def test_example_a_guests() -> None:
         transferred_bytes=40 * 1024**3,  # 40.00 GiB
         mode="stop",
         name="win-dc01",
+        transferred_kind="transferred",
     )
     assert g[200] == GuestAttempt(
         vmid=200,
@@ -124,6 +127,7 @@ def test_example_a_guests() -> None:
         transferred_bytes=19149095,  # "had to backup 18.262 MiB": 19149094.912
         mode="snapshot",
         name="dns01",
+        transferred_kind="uploaded",
     )
 
 
@@ -189,7 +193,10 @@ def test_example_b() -> None:
         transferred_bytes=2108686,  # 2.011 MiB = 2108686.336
         mode="snapshot",
         name="mail01",
+        transferred_kind="uploaded",
     )
+    assert g[201].size == (2108686, "uploaded")
+    assert g[102].size == (None, None)
 
 
 # --------------------------------------------------------------------------- variants
@@ -337,8 +344,12 @@ def test_non_pbs_target_stop_mode() -> None:
             transferred_bytes=2147502080,  # tar "Total bytes written"
             mode="stop",
             name="files01",
+            transferred_kind="tar_stream",
+            archive_bytes=612 * 1024**2,  # "archive file size: 612MB": MB = 1024**2 bytes there
         ),
     )
+    # the archive on the storage, not the uncompressed tar stream, is the size to report
+    assert r.guests[0].size == (641728512, "archive")
 
 
 def test_non_pbs_without_tz_uses_upid_offset() -> None:
@@ -412,8 +423,17 @@ def test_blank_and_unknown_lines_are_tolerated() -> None:
     lines.insert(8, "some stray text without a level")
     r = parse_task_log(lines, UPID_B, BERLIN)
     assert [g.result for g in r.guests] == ["failure", "success"]
-    assert len(r.notes) == 1
-    assert "some stray text" in r.notes[0]
+    # inside VM 102's block: its output (shown with its error), not a parser remark
+    assert r.notes == ()
+    g102 = by_vmid(r)[102]
+    assert g102.output == ("some stray text without a level",)
+    assert g102.shown_error == (
+        "VM 102 qmp command 'backup' failed - backup connect failed: command error: No space "
+        "left on device (os error 28) — some stray text without a level"
+    )
+    # before any guest block it stays a remark
+    r2 = parse_task_log(["stray first", *load("example_b")], UPID_B, BERLIN)
+    assert r2.notes == ("line 1: unrecognised line: 'stray first'",)
 
 
 def test_header_options_in_other_order_with_shell_quoting() -> None:
@@ -627,3 +647,223 @@ def test_error_continuation_stops_at_failed_at() -> None:
     ]
     r = parse_task_log(lines, UPID_MULTI, BERLIN)
     assert r.guests[0].error == "CT is locked (backup)"
+
+
+def test_file_targets_report_the_archive_file_size() -> None:
+    # format_size writes powers of 1024 as MB/GB: 189MB = 189 * 1024**2 = 198180864 bytes;
+    # 1.60GB = 1.6 * 1024**3 = 1717986918.4 -> 1717986918. The tar stream (611809280) and the
+    # data QEMU read (32.00 GiB) stay in transferred_bytes, with their kind.
+    r = parse_task_log(load("file_targets"), UPID_MULTI, BERLIN)
+    assert r.notes == ()
+    g = by_vmid(r)
+    assert g[301].archive == "vzdump-lxc-301-2025_06_10-02_30_01.tar.gz"
+    assert (g[301].archive_bytes, g[301].transferred_bytes) == (198180864, 611809280)
+    assert g[301].transferred_kind == "tar_stream"
+    assert g[301].size == (198180864, "archive")
+    assert g[302].archive == "vzdump-qemu-302-2025_06_10-02_30_17.vma.gz"
+    assert (g[302].archive_bytes, g[302].transferred_bytes) == (1717986918, 32 * 1024**3)
+    assert g[302].transferred_kind == "transferred"
+    assert g[302].size == (1717986918, "archive")
+    assert [g[301].result, g[302].result] == ["success", "success"]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("INFO: archive file size: 512KB", 512 * 1024),
+        ("INFO: archive file size: 0KB", 0),
+        # 2.05 * 1024**4 = 2199023255552 + 54975581388.8 = 2253998836940.8, half-up
+        ("INFO: archive file size: 2.05TB", 2253998836941),
+        ("INFO: archive file size: 7MiB", 7 * 1024**2),  # tolerated spelling
+        ("INFO: archive file size: many", None),
+    ],
+)
+def test_archive_file_size_units_are_binary(line: str, expected: int | None) -> None:
+    lines = [
+        "INFO: Starting Backup of VM 400 (lxc)",
+        line,
+        "INFO: Finished Backup of VM 400 (00:00:03)",
+        "TASK OK",
+    ]
+    g = parse_task_log(lines, UPID_MULTI, None).guests[0]
+    assert g.archive_bytes == expected
+    assert g.size == ((expected, "archive") if expected is not None else (None, None))
+
+
+def test_subsecond_transfer_keeps_its_size() -> None:
+    # "transferred 32.0 GiB in <1 seconds": 32 * 1024**3; the template's 2.00 GiB likewise
+    r = parse_task_log(load("subsecond"), UPID_MULTI, BERLIN)
+    assert r.notes == ()
+    g = by_vmid(r)
+    assert g[120].size == (32 * 1024**3, "transferred")
+    assert g[9001].size == (2 * 1024**3, "transferred")
+    assert [g[120].duration_s, g[9001].duration_s] == [2, 1]
+
+
+def test_lines_without_a_level_belong_to_the_guest_block() -> None:
+    # Raw LVM output, a storage plugin's "[INFO]: ..." lines and hook output after the guest's
+    # end line are the guest's output: no parser remark, no change to any result.
+    r = parse_task_log(load("output_lines"), UPID_MULTI, BERLIN)
+    assert r.notes == ()
+    assert r.job_outcome == "finished_errors"
+    g = by_vmid(r)
+    assert g[101].result == "success"
+    assert g[101].output == (
+        'Logical volume "snap_vm-101-disk-0_vzdump" created.',
+        'Logical volume "snap_vm-101-disk-0_vzdump" successfully removed.',
+        "HOOK: log-end snapshot 101",
+        "hook: copied the log of 101 to /srv/backup-logs",
+    )
+    assert g[101].shown_error is None  # a success shows no output
+    assert g[101].size == (612 * 1024**2, "archive")
+    assert g[102].result == "failure"
+    assert g[102].error == "start failed: QEMU exited with code 1"
+    assert g[102].output == (
+        "[INFO]: TrueNAS: activating LUN for vm-102-disk-0 on 10.0.0.20",
+        "[INFO]: TrueNAS: iSCSI login to iqn.2005-10.org.freenas.ctl:vm-102 failed",
+        "command 'qm start 102 --skiplock' failed: exit code 255",
+    )
+    assert g[102].shown_error == (
+        "start failed: QEMU exited with code 1 — [INFO]: TrueNAS: activating LUN for "
+        "vm-102-disk-0 on 10.0.0.20; [INFO]: TrueNAS: iSCSI login to "
+        "iqn.2005-10.org.freenas.ctl:vm-102 failed; command 'qm start 102 --skiplock' failed: "
+        "exit code 255"
+    )
+    assert g[102].ended_at == utc(2025, 9, 1, 23, 0, 41)  # CEST
+
+
+def test_guest_output_is_bounded() -> None:
+    lines = [
+        "INFO: Starting Backup of VM 100 (qemu)",
+        *[f"plugin says {i}" for i in range(25)],
+        "ERROR: Backup of VM 100 failed - boom",
+        "INFO: Failed at 2025-09-02 01:00:41",
+        "TASK ERROR: job errors",
+    ]
+    g = parse_task_log(lines, UPID_MULTI, None).guests[0]
+    # 20 lines kept, then a count of the 5 others; the error shows the first 5
+    assert g.output == (*[f"plugin says {i}" for i in range(20)], "5 more line(s) omitted")
+    assert g.shown_error == (
+        "boom — plugin says 0; plugin says 1; plugin says 2; plugin says 3; plugin says 4; …"
+    )
+
+
+def test_multiline_warning_without_prefixes_is_one_warning() -> None:
+    # PVE 9 prints a warning whose lines after the first have no level: they are its text
+    # (the blank line between its paragraphs is skipped), not output; the result is warning.
+    r = parse_task_log(load("efi_warning"), UPID_MULTI, BERLIN)
+    assert r.notes == ()
+    assert r.task_status_line == "WARNINGS: 1"
+    (g,) = r.guests
+    assert g.result == "warning"
+    assert g.output == ()
+    assert g.warnings == (
+        "efidisk0 lacks 'ms-cert=2023k': the Microsoft UEFI 2023 certificates\n"
+        "may not all be enrolled in this VM.\n"
+        "The 2011 certificates expire in 2026, and secure boot updates need the new ones.\n"
+        "Enroll them from the disk actions, or run 'qm enroll-efi-keys 110' with the VM off.\n"
+        "With BitLocker, first suspend the protectors of every encrypted drive, e.g.\n"
+        "manage-bde -protectors -disable C:\n"
+        "or the next boot asks for the recovery key.",
+    )
+    assert g.size == (80 * 1024**3, "transferred")
+    assert g.started_at == utc(2026, 1, 20, 0, 0, 3)  # CET
+
+
+def test_bare_lines_after_a_job_level_warning_continue_it() -> None:
+    lines = [
+        "WARN: first line of a job-level warning",
+        "its second line",
+        "INFO: starting new backup job: vzdump 100",
+        "TASK WARNINGS: 1",
+    ]
+    r = parse_task_log(lines, UPID_MULTI, None)
+    assert r.job_warnings == ("first line of a job-level warning\nits second line",)
+    assert r.notes == ()
+
+
+@pytest.mark.parametrize(
+    ("first", "more", "expected"),
+    [
+        (
+            "error creating snapshot -",
+            ["rbd: image is busy"],
+            "rbd: image is busy — error creating snapshot -",
+        ),
+        ("", ["only the cause"], "only the cause"),
+        ("self-contained", ["", "detail"], "self-contained — detail"),
+        ("one line", [], "one line"),
+    ],
+)
+def test_failure_message_order(first: str, more: list[str], expected: str) -> None:
+    lines = [
+        "INFO: Starting Backup of VM 100 (qemu)",
+        f"ERROR: Backup of VM 100 failed - {first}",
+        *[f"ERROR: {m}" for m in more],
+        "INFO: Failed at 2025-09-02 01:00:41",
+        "TASK ERROR: job errors",
+    ]
+    assert parse_task_log(lines, UPID_MULTI, None).guests[0].error == expected
+
+
+_BARE = st.text(
+    alphabet=st.characters(
+        blacklist_categories=("Cs",),
+        blacklist_characters="\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029",
+    ),
+    min_size=1,
+    max_size=40,
+).filter(
+    lambda t: t.strip() != "" and not t.strip().startswith(("INFO:", "ERROR:", "WARN:", "TASK "))
+)
+
+
+@settings(max_examples=150)
+@given(
+    name=st.sampled_from(["example_a", "example_b", "multiline_error", "file_targets", "warnings"]),
+    inserts=st.lists(st.tuples(st.integers(min_value=1, max_value=200), _BARE), max_size=6),
+)
+def test_bare_lines_never_change_a_result(name: str, inserts: list[tuple[int, str]]) -> None:
+    # Lines without a level, anywhere after the first line, change no guest's result or error
+    # and no job outcome: they only become output, warning text or parser remarks.
+    lines = load(name)
+    before = parse_task_log(lines, UPID_MULTI, BERLIN)
+    for position, text in inserts:
+        lines.insert(min(position, len(lines) - 1), text)
+    after = parse_task_log(lines, UPID_MULTI, BERLIN)
+    assert [(g.vmid, g.result, g.error, g.size) for g in after.guests] == [
+        (g.vmid, g.result, g.error, g.size) for g in before.guests
+    ]
+    assert (after.job_outcome, after.task_status_line) == (
+        before.job_outcome,
+        before.task_status_line,
+    )
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=" \t'\"\\=-{}ab1,\n", max_size=30))
+def test_command_split_matches_shlex(cmdline: str) -> None:
+    # the header's fast split must give exactly what POSIX shlex gives (or fail like it)
+    from pve_backup_report.analysis.tasklog import _split_command
+
+    try:
+        expected: list[str] | None = shlex.split(cmdline)
+    except ValueError:
+        expected = None
+    try:
+        got: list[str] | None = _split_command(cmdline)
+    except ValueError:
+        got = None
+    assert got == expected
+
+
+def test_id_lists_keep_first_order_without_duplicates() -> None:
+    lines = [
+        "INFO: starting new backup job: vzdump 7 3 7 --vmid '3,9;1 9' --storage x",
+        "INFO: skip external VMs: 5, 3, 5",
+        "INFO: skip external VMs: 3, 8",
+        "TASK OK",
+    ]
+    r = parse_task_log(lines, UPID_MULTI, None)
+    assert r.header is not None and r.header.vmids == (7, 3, 9, 1)
+    assert r.skipped_external == (5, 3, 8)

@@ -7,6 +7,7 @@ and a non-PBS target is reported apart from PBS. See docs/en/coverage.md for eve
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -103,6 +104,22 @@ def target_state(
 
 
 def describe_selection(job: BackupJob) -> str:
+    """The selection in a few words; cached per job (the same for each of its guests)."""
+    key = id(job)
+    cached = _DESCRIPTIONS.get(key)
+    if cached is None or cached[0] is not job:
+        cached = (job, _describe_selection(job))
+        _DESCRIPTIONS[key] = cached
+        if len(_DESCRIPTIONS) > 4096:  # bounded: jobs of earlier runs in the same process
+            _DESCRIPTIONS.clear()
+            _DESCRIPTIONS[key] = cached
+    return cached[1]
+
+
+_DESCRIPTIONS: dict[int, tuple[BackupJob, str]] = {}
+
+
+def _describe_selection(job: BackupJob) -> str:
     sel = job.selection
     if sel.mode == "pool":
         text = f"pool {sel.pool}"
@@ -183,7 +200,7 @@ def guest_job_map(
     guests × jobs × selection size, half a minute at 10,000 guests. One pass over the
     selections is linear in their sizes. The four groups of a selection are disjoint.
     """
-    out: dict[int, list[tuple[BackupJob, Membership]]] = {}
+    out: defaultdict[int, list[tuple[BackupJob, Membership]]] = defaultdict(list)
     for job in jobs:
         sel = selections[job.job_id]
         might: Membership = "pool_unknown" if sel.state == "pool_unknown" else "invalid"
@@ -194,9 +211,10 @@ def guest_job_map(
             (might, sel.candidates),
         )
         for kind, ids in groups:
+            entry = (job, kind)  # one tuple shared by the whole group
             for vmid in ids:
-                out.setdefault(vmid, []).append((job, kind))
-    return out
+                out[vmid].append(entry)
+    return dict(out)
 
 
 def other_node_text(jobs: Sequence[BackupJob], guest: Guest) -> str:
@@ -247,6 +265,9 @@ def _guest_verdict(
     context: list[str] = []
     other_node: list[BackupJob] = []
     for job, kind in memberships:
+        if kind == "other_node":  # the most frequent by far (jobs × guests of other nodes)
+            other_node.append(job)
+            continue
         storage = storages.get(job.storage) if job.storage else None
         if kind == "selected":
             ref = JobRef(
@@ -261,8 +282,6 @@ def _guest_verdict(
             lines.append(_job_line(job, ref))
             if ref.target == "storage_unknown":
                 unknown_by.append(job.job_id)  # it may well protect the guest: we cannot tell
-        elif kind == "other_node":
-            other_node.append(job)
         elif kind == "excluded":
             excluded_by.append(job.job_id)
             context.append(f"excluded by job {job.job_id}")

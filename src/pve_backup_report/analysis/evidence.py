@@ -16,7 +16,10 @@ so each task is turned into per-guest `BackupAttempt`s (pure functions, no I/O):
   different selections, or none → an anomaly instead of a guess.
 - **No log** (not fetched, or unavailable): a single-guest task (UPID id) still tells the guest
   and the result from its status (`tasklog.fallback_from_upid`). A multi-guest task whose log
-  was wanted but unreadable marks the guests found as above ``undetermined``; else an anomaly.
+  was wanted but unreadable gives the guests found as above the task's result when its status
+  is ``OK`` or ``WARNINGS: n`` (vzdump ends ``job errors`` as soon as one guest fails, so such
+  a status vouches for every guest of the task), else ``undetermined``; no guest found: an
+  anomaly. An unreadable log never turns a task that succeeded into "no success".
   A multi-guest task whose log was not needed is simply not inspected.
 
 Times are aware datetimes shown in the node's time zone (ISO 8601 with offset once serialised);
@@ -198,6 +201,7 @@ def _attempt(
     if duration is None and single and ended is not None and ended >= started:
         duration = int((ended - started).total_seconds())
     storage = log.header.storage if log.header is not None else None
+    size, size_kind = ga.size
     return BackupAttempt(
         result=result,
         started_at=ctx.local(task.node, started),
@@ -206,9 +210,10 @@ def _attempt(
         storage=storage or _storage_from_error(_task_error(task, log)),
         node=task.node,
         upid=task.upid.raw,
-        error=ga.error,
-        size_bytes=ga.transferred_bytes,
+        error=ga.shown_error,
+        size_bytes=size,
         archive=ga.archive,
+        size_kind=size_kind,
     )
 
 
@@ -306,6 +311,9 @@ def _without_log(task: VzdumpTask, state: LogState, ctx: EvidenceContext) -> Tas
         return TaskOutcome(upid)
     expected = expected_guests(task, None, ctx)
     if expected is not None:
+        status = map_task_status(task.status)
+        if status in ("success", "warning"):  # the status vouches for every guest of the task
+            return TaskOutcome(upid, tuple(_whole_task(task, expected[0], status, None, None)))
         note = f"task log unavailable (task status: {task.status or 'running'})"
         storage = _storage_from_error(_task_error(task, None))
         return TaskOutcome(

@@ -29,16 +29,36 @@ Times. Task-log lines carry no timestamps; ``Backup started at``, ``Backup finis
 
 ``duration_s`` comes from ``Finished Backup of VM <id> (HH:MM:SS)``; without it, end - start.
 
+Lines without a level belong to the guest block they sit in (or the one that just ended):
+``GuestAttempt.output``, shown after a failed guest's error (`GuestAttempt.shown_error`), never
+a result change. (A ``job-end`` hook's output, printed after the last guest's end line, lands
+with that guest too: the log does not tell them apart.) Right after a ``WARN:`` line they are
+the rest of that warning instead, as ``log_warn`` prefixes only the first line of a message.
+
 Errors. vzdump prints a multi-line error as ``ERROR: Backup of VM <id> failed - <first line>``
 followed by one ``ERROR:`` line per further line, up to ``INFO: Failed at``; they all make the
 guest's ``error``, the cause first when the first line only announces it (see `_compose_error`).
 
 ``transferred_bytes`` takes, per guest, the first available of: the qemu line ``transferred <size>
-in <n> seconds`` (data read for the backup: the dirty part when incremental); the sum of the
-backup client's ``<archive>: had to backup|upload <size> of <size>`` lines (new data before
-compression); the sum of older clients' ``<archive>: Upload size: <size>`` lines; tar's
-``Total bytes written: <n>`` (container to a file storage). Sizes with binary units (KiB, MiB ...)
-count in powers of 1024, decimal ones (KB, MB ...) in powers of 1000, rounded half-up to bytes.
+in <n> seconds`` (``in <1 seconds`` for a sub-second run; data read for the backup: the dirty
+part when incremental); the sum of the backup client's ``<archive>: had to backup|upload <size>
+of <size>`` lines (new data before compression); the sum of older clients' ``<archive>: Upload
+size: <size>`` lines; tar's ``Total bytes written: <n>`` (container to a file storage);
+``transferred_kind`` says which.
+Sizes with binary units (KiB, MiB ...) count in powers of 1024, decimal ones (KB, MB ...) in
+powers of 1000, rounded half-up to bytes.
+
+``archive_bytes`` is vzdump's ``archive file size: 189MB`` line, printed for file storages only
+(vma, tar, any compression) after the archive is written. vzdump's ``format_size`` divides by
+powers of 1024 although it writes KB/MB/GB/TB, and truncates KB and MB to whole numbers (GB and
+TB keep two decimals), so the figure is the archive size to within that rounding. `GuestAttempt.
+size` prefers it: it is what the backup occupies, where the other figures measure data moved.
+
+Speed. This is the hot spot of a large collection (thousands of logs of dozens of lines). Each
+line is classified by plain string prefixes, then its first word picks the one or two patterns
+that can apply (`_JOB_HEADS`, `_GUEST_HEADS`): plugin chatter, most of a log, costs a dictionary
+lookup. A new line shape gets a first-word entry, not one more pattern tried on every line
+(``benchmarks/bench_tasklog.py`` measures it).
 """
 
 from __future__ import annotations
@@ -53,6 +73,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from pve_backup_report.analysis.upid import Upid
+from pve_backup_report.model import SizeKind
 
 __all__ = [
     "GuestAttempt",
@@ -63,6 +84,7 @@ __all__ = [
     "TaskLogResult",
     "TaskStatusClass",
     "TimeSource",
+    "TransferKind",
     "fallback_from_upid",
     "map_task_status",
     "parse_task_log",
@@ -73,11 +95,13 @@ GuestResult = Literal["success", "warning", "failure", "undetermined"]
 JobOutcome = Literal["finished_ok", "finished_errors", "failed"]
 TaskStatusClass = Literal["success", "warning", "failure", "running", "job_errors"]
 TimeSource = Literal["node_tz", "archive_offset", "upid_offset", "archive_only", "none"]
+TransferKind = Literal["transferred", "uploaded", "tar_stream"]
 
 _MAX_NOTES = 50
 _MAX_TEXT = 300  # longest remark excerpt kept from a line
 _MAX_MORE = 20  # continuation lines kept per guest message (error, warning, output)
 _MAX_MESSAGE = 2000  # longest error or warning text kept for a guest
+_SHOWN_OUTPUT = 5  # output lines shown after a failed guest's error
 
 
 @dataclass(frozen=True)
@@ -116,6 +140,31 @@ class GuestAttempt:
     warnings: tuple[str, ...] = ()
     mode: str | None = None
     name: str | None = None
+    transferred_kind: TransferKind | None = None  # what transferred_bytes measures
+    archive_bytes: int | None = None  # "archive file size" (file storages only)
+    output: tuple[str, ...] = ()  # lines without a level in or right after the guest's block
+
+    @property
+    def shown_error(self) -> str | None:
+        """The error as the report shows it: for a failure, followed by the first lines the
+        guest's backup printed without a level (command output, storage plugins, hook scripts),
+        which often hold the actual cause."""
+        if self.result != "failure" or not self.output:
+            return self.error
+        shown = "; ".join(self.output[:_SHOWN_OUTPUT])
+        if len(self.output) > _SHOWN_OUTPUT:
+            shown += "; …"
+        return shown if not self.error else f"{self.error} — {shown}"
+
+    @property
+    def size(self) -> tuple[int | None, SizeKind | None]:
+        """The size to report and what it measures: the archive file when it was printed, else
+        the transferred/uploaded figure."""
+        if self.archive_bytes is not None:
+            return self.archive_bytes, "archive"
+        if self.transferred_bytes is not None:
+            return self.transferred_bytes, self.transferred_kind
+        return None, None
 
 
 @dataclass(frozen=True)
@@ -152,7 +201,7 @@ _FAILED_AT_RE = re.compile(rf"Failed at {_LOCAL_TIME}", _A)
 _FINISHED_RE = re.compile(
     rf"Finished Backup of VM ({_VMID}) \(([0-9]{{1,9}}):([0-9]{{2}}):([0-9]{{2}})\)", _A
 )
-_FAILED_RE = re.compile(rf"Backup of VM ({_VMID}) failed - (.*)", _A | re.DOTALL)
+_FAILED_RE = re.compile(rf"Backup of VM ({_VMID}) failed -\s?(.*)", _A | re.DOTALL)
 _JOB_OK = "Backup job finished successfully"
 _JOB_ERRORS = "Backup job finished with errors"
 _JOB_FAILED_RE = re.compile(r"Backup job failed - (.*)", _A | re.DOTALL)
@@ -169,10 +218,14 @@ _FILE_NAME_TIME_RE = re.compile(
     r"vzdump-(?:qemu|lxc|openvz)-[0-9]+-([0-9]{4})_([0-9]{2})_([0-9]{2})-([0-9]{2})_([0-9]{2})_([0-9]{2})",
     _A,
 )
-_QEMU_TRANSFERRED_RE = re.compile(rf"transferred {_SIZE} in [0-9]+ seconds", _A)
+# "<1 seconds": a sub-second run (qemu-server prints it instead of the rate since 2020)
+_QEMU_TRANSFERRED_RE = re.compile(rf"transferred {_SIZE} in (?:[0-9]+|<1) seconds", _A)
 _CLIENT_HAD_TO_RE = re.compile(rf"\S+: had to (?:backup|upload) {_SIZE} of ", _A)
 _CLIENT_UPLOAD_SIZE_RE = re.compile(rf"\S+: Upload size: {_SIZE}", _A)
 _TAR_TOTAL_RE = re.compile(r"Total bytes written: ([0-9]{1,20})", _A)
+_ARCHIVE_SIZE_RE = re.compile(
+    r"archive file size: ([0-9]{1,15}(?:\.[0-9]{1,9})?)\s?([KMGTPE]?)i?B", _A | re.IGNORECASE
+)
 _LOCK_WAIT_RE = re.compile(r"trying to get global lock", _A)
 _KNOWN_JOB_LEVEL_RE = re.compile(r"got global lock|notified via target|sending notification", _A)
 
@@ -198,6 +251,7 @@ _GUEST_HEADS: dict[str, str] = {
     "creating": "creating",
     "transferred": "transferred",
     "Total": "total",
+    "archive": "archive",
 }
 
 _UNITS: dict[str, int] = {
@@ -262,6 +316,15 @@ def _size_to_bytes(number: str, unit: str) -> int | None:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def _binary_size(number: str, prefix: str) -> int | None:
+    """``format_size`` figures: KB/MB/GB/TB are powers of 1024 there, whatever the letters say."""
+    try:
+        value = Decimal(number) * 1024 ** "BKMGTPE".index(prefix.upper() or "B")
+    except (InvalidOperation, ValueError):
+        return None
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
 def _naive(m: re.Match[str]) -> datetime | None:
     try:
         y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
@@ -270,24 +333,39 @@ def _naive(m: re.Match[str]) -> datetime | None:
         return None
 
 
+_ID_SEP_RE = re.compile(r"[\s,;]+")
+
+
 def _split_ids(text: str) -> tuple[int, ...]:
     """Integers from a ``1, 2;3 4`` style list; non-numeric items are skipped."""
-    out: list[int] = []
-    for part in re.split(r"[\s,;]+", text):
-        if part.isascii() and part.isdigit() and len(part) <= 15 and int(part) not in out:
-            out.append(int(part))
-    return tuple(out)
+    seen: dict[int, None] = {}  # insertion-ordered set: long lists stay linear
+    for part in _ID_SEP_RE.split(text):
+        if part.isascii() and part.isdigit() and len(part) <= 15:
+            seen[int(part)] = None
+    return tuple(seen)
+
+
+_SIMPLE_WORD_RE = re.compile(r"(?:[^ \t\r\n'\"\\]+|'[^']*')+")
+
+
+def _split_command(cmdline: str) -> list[str]:
+    """``shlex.split`` (POSIX), with a fast path for what PVE prints: words, and values in
+    single quotes. Without double quotes or backslashes and with balanced single quotes, a word
+    is its characters minus the quotes. Raises ValueError like shlex on unbalanced quoting."""
+    if '"' in cmdline or "\\" in cmdline or cmdline.count("'") % 2:
+        return shlex.split(cmdline)
+    return [word.replace("'", "") for word in _SIMPLE_WORD_RE.findall(cmdline)]
 
 
 def _parse_header(cmdline: str, notes: _Notes) -> JobHeader:
     try:
-        tokens = shlex.split(cmdline)
+        tokens = _split_command(cmdline)
     except ValueError:
         notes.add("job header: unbalanced quoting, split on spaces instead")
         tokens = cmdline.split()
     if tokens and tokens[0] == "vzdump":
         tokens = tokens[1:]
-    vmids: list[int] = []
+    vmids: dict[int, None] = {}  # insertion-ordered set
     options: dict[str, str] = {}
     i = 0
     while i < len(tokens):
@@ -307,16 +385,13 @@ def _parse_header(cmdline: str, notes: _Notes) -> JobHeader:
                 options[name] = ""
                 i += 1
         elif tok.isascii() and tok.isdigit() and len(tok) <= 15:
-            if int(tok) not in vmids:
-                vmids.append(int(tok))
+            vmids[int(tok)] = None
             i += 1
         else:
             notes.add(f"job header: unexpected word {_clip(tok)!r}")
             i += 1
     if "vmid" in options:
-        for v in _split_ids(options["vmid"]):
-            if v not in vmids:
-                vmids.append(v)
+        vmids.update(dict.fromkeys(_split_ids(options["vmid"])))
     return JobHeader(
         command_line=cmdline,
         vmids=tuple(vmids),
@@ -348,22 +423,38 @@ class _Block:
     warnings: list[str] = field(default_factory=list)
     error_lines: list[str] = field(default_factory=list)  # ERROR lines before a failure line
     error_more: list[str] = field(default_factory=list)  # the failure message's next lines
+    output: list[str] = field(default_factory=list)  # lines without a level (see `add_output`)
+    output_dropped: int = 0
     mode: str | None = None
     name: str | None = None
     qemu_transferred: int | None = None
     client_had_to: int | None = None
     client_upload_size: int | None = None
     tar_total: int | None = None
+    archive_size: int | None = None
 
     @property
     def terminated(self) -> bool:
         return self.finished or self.failed
 
-    def transferred(self) -> int | None:
-        for value in (self.qemu_transferred, self.client_had_to, self.client_upload_size):
+    def add_output(self, text: str) -> None:
+        """Keep a line the guest's backup printed without a level: raw command output (LVM,
+        ``command ... failed: exit code N``), storage plugins (``[INFO]: TrueNAS: ...``), hook
+        scripts after ``Backup finished at``. Bounded: a chatty plugin cannot grow it."""
+        if len(self.output) < _MAX_MORE:
+            self.output.append(_clip(text))
+        else:
+            self.output_dropped += 1
+
+    def transferred(self) -> tuple[int | None, TransferKind | None]:
+        if self.qemu_transferred is not None:
+            return self.qemu_transferred, "transferred"
+        for value in (self.client_had_to, self.client_upload_size):
             if value is not None:
-                return value
-        return self.tar_total
+                return value, "uploaded"
+        if self.tar_total is not None:
+            return self.tar_total, "tar_stream"
+        return None, None
 
 
 def _add(current: int | None, value: int | None) -> int | None:
@@ -378,9 +469,6 @@ def _guest_line(block: _Block, level: str, text: str, head: str, notes: _Notes) 
     ``head`` is the first word of ``text``: it picks the one pattern that can apply, so plugin
     chatter (most of a log) costs a dictionary lookup instead of a regex per known line shape.
     """
-    if level == "WARN":
-        block.warnings.append(text)
-        return
     if level == "ERROR":
         if not block.failed:
             block.error_lines.append(text)
@@ -423,6 +511,8 @@ def _guest_line(block: _Block, level: str, text: str, head: str, notes: _Notes) 
             block.qemu_transferred = _size_to_bytes(m[1], m[2])
     elif kind == "total" and (m := _TAR_TOTAL_RE.match(text)) is not None:
         block.tar_total = int(m[1])
+    elif kind == "archive" and (m := _ARCHIVE_SIZE_RE.fullmatch(text)) is not None:
+        block.archive_size = _binary_size(m[1], m[2])
 
 
 # --------------------------------------------------------------------------- time conversion
@@ -503,16 +593,16 @@ def _compose_error(first: str | None, more: Sequence[str]) -> str | None:
     """A guest's whole failure message on one line, its cause first.
 
     vzdump prints ``Backup of VM <id> failed - <first line>`` then one ``ERROR:`` line per further
-    line of the message. When the first line only announces what follows (it ends with ``:``,
-    as in ``API Return-Code: 500 ... because:``, or is empty), the following lines are the cause
-    and come first, the announcement after `` — ``; otherwise the message keeps its order.
+    line of the message. When the first line only announces what follows (it ends with ``:`` as
+    in ``API Return-Code: 500 ... because:``, or with `` -``, or is empty), the next lines are
+    the cause and come first, the announcement after `` — ``; otherwise the order is kept.
     """
     rest = "; ".join(m for m in more if m)
     if not rest:
         return first
     if not first:
         text = rest
-    elif first.endswith(":"):
+    elif first.endswith((":", " -")):
         text = f"{rest} — {first}"
     else:
         text = f"{first} — {rest}"
@@ -561,6 +651,7 @@ def _freeze_block(
         result = "undetermined"
         if not truncated:
             notes.add(f"VM {b.vmid}: started but neither finished nor failed in the log")
+    transferred, transferred_kind = b.transferred()
     return GuestAttempt(
         vmid=b.vmid,
         guest_type=b.guest_type,
@@ -571,10 +662,17 @@ def _freeze_block(
         archive=b.archive,
         archive_time=archive_time,
         error=error,
-        transferred_bytes=b.transferred(),
+        transferred_bytes=transferred,
         warnings=tuple(warnings),
         mode=b.mode,
         name=b.name,
+        transferred_kind=transferred_kind,
+        archive_bytes=b.archive_size,
+        output=(
+            (*b.output, f"{b.output_dropped} more line(s) omitted")
+            if b.output_dropped
+            else tuple(b.output)
+        ),
     )
 
 
@@ -633,9 +731,11 @@ def _parse(
 ) -> TaskLogResult:
     notes = _Notes()
     header: JobHeader | None = None
-    skipped: list[int] = []
+    skipped: dict[int, None] = {}  # insertion-ordered set
     blocks: list[_Block] = []
     current: _Block | None = None  # block that receives lines
+    tail: _Block | None = None  # block that just ended: gets the output printed after its end
+    open_warn: list[str] | None = None  # warnings whose last one the next bare lines continue
     job_outcome: JobOutcome | None = None
     job_error: str | None = None
     task_line: str | None = None
@@ -668,7 +768,16 @@ def _parse(
                     job_error = t[2].strip()
             elif t[2] is None and job_outcome is None and (header is not None or blocks):
                 job_outcome = "finished_ok"
-            current = None
+            current = tail = None
+            continue
+        elif open_warn:
+            # log_warn prints a multi-line message with one "WARN:" prefix (PVE 9's EFI
+            # certificate warning): the lines after it, up to the next prefixed line, are its own
+            if len(open_warn[-1]) + len(line) < _MAX_MESSAGE:
+                open_warn[-1] += "\n" + line
+            continue
+        elif (owner := current or tail) is not None:
+            owner.add_output(line)  # output without a level: the guest's, never a result
             continue
         else:
             if lineno == 1 and line == "no content":
@@ -678,6 +787,7 @@ def _parse(
             else:
                 notes.add(f"line {lineno}: unrecognised line: {_clip(line)!r}")
             continue
+        open_warn = None
         space = text.find(" ")
         head = text if space < 0 else text[:space]
         kind = _JOB_HEADS.get(head)
@@ -690,13 +800,11 @@ def _parse(
                     notes.add(f"line {lineno}: second job header ignored")
                 else:
                     header = _parse_header(m[1], notes)
-                current = None
+                current = tail = None
                 continue
         elif level == "INFO" and kind == "skip":
             if (m := _SKIP_RE.fullmatch(text)) is not None:
-                for v in _split_ids(m[1]):
-                    if v not in skipped:
-                        skipped.append(v)
+                skipped.update(dict.fromkeys(_split_ids(m[1])))
                 continue
         elif level == "INFO" and kind == "Starting":
             if (m := _START_RE.fullmatch(text)) is not None:
@@ -711,7 +819,7 @@ def _parse(
                 elif gtype is not None:
                     notes.add(f"VM {block.vmid}: unknown guest type {_clip(gtype)!r}")
                 blocks.append(block)
-                current = block
+                current, tail = block, None
                 continue
         elif level == "ERROR" and kind == "Backup":
             if (m := _FAILED_RE.fullmatch(text)) is not None:
@@ -729,7 +837,7 @@ def _parse(
             if (m := _JOB_FAILED_RE.fullmatch(text)) is not None:
                 job_outcome = "failed"
                 job_error = m[1].strip()
-                current = None
+                current = tail = None
                 continue
         elif level == "INFO" and kind == "Finished":
             if (m := _FINISHED_RE.fullmatch(text)) is not None:
@@ -749,26 +857,31 @@ def _parse(
                     current.ended_local = _naive(m)
                     if current.ended_local is None:
                         notes.add(f"VM {current.vmid}: invalid end time {_clip(text)!r}")
-                    current = None
+                    current, tail = None, current
                 continue
             if text == _JOB_OK:
                 job_outcome = "finished_ok"
-                current = None
+                current = tail = None
                 continue
             if text == _JOB_ERRORS:
                 job_outcome = "finished_errors"
-                current = None
+                current = tail = None
                 continue
+        if level == "WARN":
+            open_warn = current.warnings if current is not None else job_warnings
+            open_warn.append(text)
+            continue
         if current is not None:
             _guest_line(current, level, text, head, notes)
             continue
         # job-level line outside any guest block
-        if level == "WARN":
-            job_warnings.append(text)
-        elif head == "trying" and _LOCK_WAIT_RE.match(text):
+        if head == "trying" and _LOCK_WAIT_RE.match(text):
             lock_wait = True
         elif level == "INFO" and head in _KNOWN_JOB_LEVEL_HEADS and _KNOWN_JOB_LEVEL_RE.match(text):
             pass
+        elif tail is not None:
+            # after "Backup finished at" / "Failed at": the guest's log-end hook and the like
+            tail.add_output(text if level == "INFO" else f"{level}: {text}")
         else:
             notes.add(
                 f"line {lineno}: unexpected {level} line outside a guest block: {_clip(text)!r}"

@@ -97,7 +97,9 @@ class _GetOnlyTransport(httpx2.AsyncBaseTransport):
 
 
 def _build_transport(config: ClientConfig) -> httpx2.AsyncBaseTransport:
-    ssl_context = build_ssl_context(config.verify_tls, config.ca_bundle)
+    ssl_context = build_ssl_context(
+        config.verify_tls, config.ca_bundle, pinned=config.fingerprint is not None
+    )
     transport = httpx2.AsyncHTTPTransport(verify=ssl_context)
     # Replace the pool by one whose network backend enforces the certificate pin.
     transport._pool = httpcore2.AsyncConnectionPool(
@@ -124,7 +126,8 @@ def classify_transport_error(exc: BaseException) -> tuple[TransportKind, str]:
     chain = _chain(exc)
     for item in chain:
         if isinstance(item, FingerprintMismatchError):
-            return TransportKind.TLS_PIN, "certificate does not match PVE/PBS fingerprint pin"
+            shown = item.presented or "none"
+            return TransportKind.TLS_PIN, f"server certificate {shown} does not match the pin"
     for item in chain:
         if isinstance(item, ssl.SSLCertVerificationError):
             reason = getattr(item, "verify_message", None) or "certificate verification failed"

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from ..errors import ReportError
+
 
 class TransportKind(StrEnum):
     """Why no HTTP response was obtained, told apart from the exception chain."""
@@ -28,7 +30,7 @@ class TransportKind(StrEnum):
     INSECURE = "insecure_url"
 
 
-class ApiError(Exception):
+class ApiError(ReportError):
     """Base class: something went wrong talking to one endpoint."""
 
     code = "api_error"

@@ -2,9 +2,11 @@
 
 PVE clusters usually run a self-signed CA. Administrators either give us that CA
 (`*_CA_BUNDLE`), or pin the node certificate's SHA-256 fingerprint, the colon-hex value PVE
-shows as `ssl_fingerprint`. The pin is checked right after the TLS handshake, *before* the
-first request byte (and so before the token) is written: a wrong certificate never sees the
-secret, whether or not chain verification is also enabled.
+shows as `ssl_fingerprint`. A pin alone is enough, as with Proxmox's own tools (a PVE storage
+pointing to a PBS trusts its `fingerprint`): the chain and host name are then not checked,
+because the pin names the one certificate to accept. With a CA bundle too, both must match.
+The pin is checked right after the TLS handshake, *before* the first request byte (and so
+before the token) is written: a wrong certificate never sees the secret.
 """
 
 from __future__ import annotations
@@ -21,7 +23,13 @@ _HEX_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 class FingerprintMismatchError(ssl.SSLError):
-    """The server certificate does not match the configured SHA-256 pin."""
+    """The server certificate does not match the configured SHA-256 pin; `presented` is the
+    fingerprint it has (colon hex), so an administrator can compare it with the node's."""
+
+    def __init__(self, presented: str | None) -> None:
+        self.presented = presented
+        shown = presented or "none (no certificate)"
+        super().__init__(f"server certificate fingerprint {shown} does not match the pin")
 
 
 def normalize_fingerprint(value: str) -> str:
@@ -40,9 +48,23 @@ def certificate_fingerprint(der: bytes) -> str:
     return hashlib.sha256(der).hexdigest()
 
 
-def build_ssl_context(verify: bool, ca_bundle: Path | None) -> ssl.SSLContext:
-    """A client context: system trust (or the given CA bundle), or no verification at all."""
-    if not verify:
+def colon_fingerprint(hex_digits: str) -> str:
+    """`ab12…` → `AB:12:…`, the form PVE and PBS show."""
+    return ":".join(hex_digits[i : i + 2] for i in range(0, len(hex_digits), 2)).upper()
+
+
+def load_ca_bundle(path: Path) -> None:
+    """Raise ValueError unless `path` holds at least one PEM certificate `ssl` can load."""
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=str(path))
+    except (ssl.SSLError, OSError, ValueError) as error:
+        raise ValueError(str(error)) from None
+
+
+def build_ssl_context(verify: bool, ca_bundle: Path | None, pinned: bool = False) -> ssl.SSLContext:
+    """A client context: system trust (or the given CA bundle), or no chain verification at
+    all — when verification is off, or when a pin alone says which certificate to trust."""
+    if not verify or (pinned and ca_bundle is None):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
@@ -78,10 +100,11 @@ class _PinnedStream(httpcore2.AsyncNetworkStream):
         if self._pin is not None:
             ssl_object = tls_stream.get_extra_info("ssl_object")
             der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-            if not der or certificate_fingerprint(der) != self._pin:
+            presented = certificate_fingerprint(der) if der else None
+            if presented != self._pin:
                 await tls_stream.aclose()
                 raise FingerprintMismatchError(
-                    "server certificate does not match the configured fingerprint"
+                    colon_fingerprint(presented) if presented is not None else None
                 )
         return _PinnedStream(tls_stream, None)
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from .. import __version__
+from ..errors import OneLineArgumentParser, UsageError
+
+log = logging.getLogger("pve_backup_report.cli")
 
 FORMATS = ("pdf", "html", "json", "csv", "md", "text", "prometheus")
 
@@ -21,7 +25,7 @@ def formats(value: str) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineArgumentParser(
         prog="pve-backup-report",
         allow_abbrev=False,
         description="Read-only backup coverage report for Proxmox VE clusters and Proxmox "
@@ -73,3 +77,33 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-format", choices=("text", "json"), default="text", help="stderr log format"
     )
     return parser
+
+
+def validate_args(args: argparse.Namespace) -> None:
+    """Check every option together, before any network request: a mistake found after a
+    whole collection wastes minutes and, in `--check` mode, reaches monitoring as a wrong
+    status. Raises `UsageError`/`ConfigError` (one line naming the option, exit 3); the
+    parsed thresholds are kept as `args.thresholds` (None: the defaults)."""
+    args.thresholds = None
+    if args.warning or args.critical:
+        from ..outputs.nagios import parse_thresholds  # only then: start-up time (issue 12)
+
+        args.thresholds = parse_thresholds(args.warning, args.critical)
+    if (args.warning or args.critical) and not args.check:
+        log.warning("--warning/--critical only apply to --check; ignored")
+    if args.json and not (args.dump_inventory or args.dump_coverage):
+        log.warning("--json only applies to --dump-inventory and --dump-coverage; ignored")
+    formats = list(args.format or [])
+    if args.generate_pdf:
+        formats.append("pdf")
+    to_stdout = str(args.output_dir) == "-"
+    if to_stdout and "pdf" in formats:
+        raise UsageError(
+            "pve-backup-report: error: argument --output-dir: PDF cannot be written to "
+            "standard output; give a directory"
+        )
+    folder = Path(args.output_dir)
+    if not to_stdout and folder.exists() and not folder.is_dir():
+        raise UsageError(
+            f"pve-backup-report: error: argument --output-dir: {folder} is not a directory"
+        )

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sqlite3
 from collections.abc import Sequence
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import IO
 
 from ..config import ConfigError, Settings, load_settings
+from ..errors import OneLineArgumentParser, ReportError, one_line
 from ..history.store import (
     HistoryStore,
     RunRecord,
@@ -21,12 +21,32 @@ from ..report.history_records import anomaly_records, guest_records, run_summary
 from ..report.history_view import GRID_DAYS, TREND_RUNS, HistorySource
 from ..report.model import Report
 from ..report.safe_text import visible
+from .logs import NOTICE
 
-log = logging.getLogger("pve_backup_report")
+log = logging.getLogger("pve_backup_report.cli")
+
+
+class HistoryError(ReportError):
+    """The history database exists but cannot be used."""
+
+    label = ""
 
 
 def history_path(settings: Settings) -> Path:
     return settings.report.history_db or default_history_path()
+
+
+def history_problem(settings: Settings) -> str | None:
+    """Why the history database cannot be used, or None. Checked once at the start of a run
+    so that a corrupt or unreadable file gives ONE warning naming it, instead of one per
+    reader (comparison, remembered successes, caches, recording)."""
+    path = history_path(settings)
+    try:
+        with HistoryStore(path) as store:
+            store.connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except (OSError, sqlite3.Error, RuntimeError, ValueError) as error:
+        return one_line(error) or type(error).__name__
+    return None
 
 
 def record(settings: Settings, report: Report, exit_code: int, started_at: datetime) -> None:
@@ -109,11 +129,13 @@ def _count(counts: dict[str, object], key: str) -> str:
 
 
 def run_history(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
-    parser = argparse.ArgumentParser(prog="pve-backup-report history")
+    parser = OneLineArgumentParser(prog="pve-backup-report history")
     parser.add_argument("--env-file", type=Path)
     parser.add_argument("--limit", type=int, default=30)
     parser.add_argument("--db", type=Path, help="history database (default: REPORT_HISTORY_DB)")
     args = parser.parse_args(list(argv))
+    if args.env_file is not None and not args.env_file.is_file():
+        raise ConfigError("--env-file", f"{args.env_file}: no such file")
     path = args.db
     if path is None:
         try:
@@ -121,14 +143,13 @@ def run_history(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
         except ConfigError:
             path = default_history_path()
     if not path.is_file():
-        err.write(f"no history yet ({path})\n")
+        log.log(NOTICE, "no history yet (%s)", path)
         return 0
     try:
         with HistoryStore(path) as store:
             runs = store.runs(limit=args.limit)
     except (sqlite3.Error, RuntimeError) as error:
-        err.write(f"history database {path} cannot be read: {error}\n")
-        return 3
+        raise HistoryError(f"history database {path} cannot be read: {one_line(error)}") from None
     rows = [
         (
             str(r.run_id),

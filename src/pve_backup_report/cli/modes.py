@@ -14,6 +14,7 @@ from ..config import Settings
 from ..diagnostics.coverage_view import coverage_json, render_coverage
 from ..diagnostics.inventory_view import inventory_json, render_inventory
 from ..diagnostics.pbs_view import pbs_inventory_json, render_pbs_inventory
+from ..errors import ReportError, one_line
 from ..exit_status import ExitStatus, from_anomalies
 from ..outputs.nagios import nagios_output, parse_thresholds
 from ..outputs.prometheus import prometheus_text, write_textfile
@@ -23,20 +24,22 @@ from ..report.i18n import Translator
 from ..report.model import Report
 from ..report.render_json import guest_data, render_json
 from ..report.status import report_exit_status
-from ..report.write import write_reports
+from ..report.write import OutputError, write_reports
 from ..sanitize import strip_controls_deep
 from ..serialize import to_jsonable
+from .logs import NOTICE
 from .pipeline import RunData
 
-log = logging.getLogger("pve_backup_report")
+log = logging.getLogger("pve_backup_report.cli")
 PROMETHEUS_FILE = "pve-backup-report.prom"
 
 
-def tell_failure(run: RunData, settings: Settings, err: IO[str]) -> None:
-    """A cluster that could not be read is said on stderr in one line, whatever the mode and
-    even with --quiet: the files written afterwards must not be the only trace of it."""
+def tell_failure(run: RunData, settings: Settings) -> None:
+    """A cluster that could not be read is said on stderr in one line (an error: shown even
+    with --quiet, a JSON line with --log-format json), whatever the mode: the files written
+    afterwards must not be the only trace of it."""
     if run.failure is not None:
-        err.write(f"error: {', '.join(settings.pve.base_urls)}: {run.failure}\n")
+        log.error("error: %s: %s", ", ".join(settings.pve.base_urls), run.failure)
 
 
 def inventory_status(run: RunData) -> ExitStatus:
@@ -143,7 +146,8 @@ def dump_report_data(run: RunData, report: Report, out: IO[str]) -> int:
 
 
 def nagios(args: argparse.Namespace, run: RunData, report: Report, out: IO[str]) -> int:
-    text, code = nagios_output(report, parse_thresholds(args.warning, args.critical))
+    thresholds = getattr(args, "thresholds", None) or parse_thresholds(args.warning, args.critical)
+    text, code = nagios_output(report, thresholds)
     if run.verdicts_unknown:
         code = int(ExitStatus.UNKNOWN)
     out.write(text if text.endswith("\n") else text + "\n")
@@ -151,9 +155,13 @@ def nagios(args: argparse.Namespace, run: RunData, report: Report, out: IO[str])
 
 
 def write_outputs(
-    args: argparse.Namespace, run: RunData, report: Report, out: IO[str], err: IO[str]
+    args: argparse.Namespace, run: RunData, report: Report, out: IO[str]
 ) -> tuple[list[Path], ExitStatus]:
-    formats = list(args.format or ["pdf", "html"])
+    """Write every requested output, each on its own. One that cannot be written is an
+    error line and makes the status UNKNOWN (3): the tool could not do its job, which is
+    not a finding about backups (1/2) and must fail the systemd unit and alert cron."""
+    to_stdout = str(args.output_dir) == "-"
+    formats = list(args.format or (["html"] if to_stdout else ["pdf", "html"]))
     if args.generate_pdf and "pdf" not in formats:
         formats.append("pdf")
     status = ExitStatus.OK
@@ -161,21 +169,22 @@ def write_outputs(
     output_dir = Path(args.output_dir)
     if "prometheus" in formats:
         formats.remove("prometheus")
+        target = output_dir / PROMETHEUS_FILE
         try:
-            target = output_dir / PROMETHEUS_FILE
             output_dir.mkdir(parents=True, exist_ok=True)
             write_textfile(target, prometheus_text(report, run.duration_s, run.requests))
             paths.append(target)
-        except OSError as error:
-            err.write(f"prometheus: cannot write {error.filename}: {error.strerror}\n")
-            status = ExitStatus.WARNING
+        except OSError as error:  # error.filename may be the temporary file: name the real one
+            log.error("prometheus: %s", OutputError(target, error).line())
+            status = ExitStatus.UNKNOWN
     if formats:
         errors: dict[str, Exception] = {}
         paths += write_reports(report, formats, output_dir, out, errors=errors)
         for fmt, problem in errors.items():
-            err.write(f"{fmt}: {problem}\n")
-            status = ExitStatus.WARNING
+            text = problem.line() if isinstance(problem, ReportError) else one_line(problem)
+            log.error("%s: %s", fmt, text)
+            status = ExitStatus.UNKNOWN
     for path in paths:
         if str(path) != "-":
-            err.write(f"written: {path}\n")
+            log.log(NOTICE, "written: %s", path)
     return paths, status

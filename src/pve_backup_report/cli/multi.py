@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -17,8 +18,11 @@ from typing import IO, Any
 from ..exit_status import ExitStatus
 from ..outputs.nagios import cluster_label
 from ..report.counts import summary_counts
-from ..report.write import atomic_write
+from ..report.write import OutputError, atomic_write
+from .logs import NOTICE
 from .multi_types import ClusterOutcome
+
+log = logging.getLogger("pve_backup_report.cli")
 
 STATUS_NAMES = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}
 
@@ -71,7 +75,7 @@ def run_clusters(
     outcomes: list[ClusterOutcome] = []
     worst = 0
     for env_file in env_files:
-        err.write(f"== cluster from {env_file}\n")
+        log.log(NOTICE, "== cluster from %s", env_file)
         before = len(outcomes)
         code = run_one(args, env_file, out, err, file_wins=True, outcomes=outcomes)
         if len(outcomes) == before:  # diagnostics mode or a failure before the report
@@ -86,11 +90,16 @@ def run_clusters(
         out.write("\n" + markdown)
     if str(args.output_dir) != "-":
         folder = Path(args.output_dir)
-        folder.mkdir(parents=True, exist_ok=True)
         stamp = generated.strftime("%Y%m%d-%H%M%S")
         data = {"generated_at": generated.isoformat(), "status": worst, "clusters": rows}
         for suffix, text in (("json", json.dumps(data, indent=2)), ("md", markdown)):
             path = folder / f"pve-backup-report_combined_{stamp}.{suffix}"
-            atomic_write(path, text.encode())
-            err.write(f"written: {path}\n")
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                atomic_write(path, text.encode())
+            except OSError as error:  # an output not written: UNKNOWN, like a report file
+                log.error("combined summary: %s", OutputError(path, error).line())
+                worst = int(ExitStatus.UNKNOWN)
+                continue
+            log.log(NOTICE, "written: %s", path)
     return int(ExitStatus(min(worst, 3)))

@@ -7,6 +7,7 @@ does not need it (e.g. `--dump-inventory` needs no task history).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -26,6 +27,28 @@ from ..diagnostics.coverage_view import all_anomalies
 from ..model import Anomaly, Inventory
 from ..report.build import collection_failure
 from .client_config import client_config
+
+log = logging.getLogger("pve_backup_report.cli")
+
+
+class PhaseClock:
+    """`-v`: how long each phase took and how many requests it sent, so a slow run can be
+    explained (a node with thousands of tasks, a slow PBS) without a profiler."""
+
+    def __init__(self, requests: Callable[[], int]) -> None:
+        self._requests = requests
+        self._start = time.monotonic()
+        self._count = requests()
+
+    def lap(self, phase: str, extra_requests: int = 0) -> None:
+        now, count = time.monotonic(), self._requests()
+        log.info(
+            "phase %s: %.2f s, %d request(s)",
+            phase,
+            now - self._start,
+            count - self._count + extra_requests,
+        )
+        self._start, self._count = now, count
 
 
 @dataclass(frozen=True)
@@ -72,6 +95,7 @@ async def collect_run(
     clock = time.monotonic()
     tell = stage or (lambda _text: None)
     async with ReadOnlyClient(client_config(pve)) as client:
+        phases = PhaseClock(lambda: client.request_count)
         tell("Reading the cluster inventory…")
         inventory = await collect_inventory(
             client,
@@ -82,6 +106,7 @@ async def collect_run(
             progress=stage,
         )
         coverage = compute_coverage(inventory, settings.opt_out_tag)
+        phases.lap("inventory")
         evidence_result = None
         if evidence and inventory.jobs is not None:
             tell(f"Reading backup task history of {len(inventory.nodes)} node(s)…")
@@ -103,6 +128,7 @@ async def collect_run(
                 log_cache=log_cache,
                 progress=stage,
             )
+            phases.lap("task history")
         pbs_result = None
         if pbs:
             tell("Reading backup servers…")
@@ -115,6 +141,7 @@ async def collect_run(
                 now=started_at,
                 timeout=pve.timeout,
             )
+            phases.lap("backup servers", pbs_result.request_count)
         requests = client.request_count + (pbs_result.request_count if pbs_result else 0)
     extra = cross_check(inventory.not_backed_up, coverage.guests)
     if evidence_result is not None:
@@ -122,6 +149,8 @@ async def collect_run(
         inventory = with_node_timezones(inventory, evidence_result.node_timezones)
     if pbs_result is not None:
         extra.extend(pbs_result.anomalies)
+    duration = time.monotonic() - clock
+    log.info("collection: %.2f s, %d request(s) in total", duration, requests)
     return RunData(
         inventory=inventory,
         coverage=coverage,
@@ -130,7 +159,7 @@ async def collect_run(
         anomalies=all_anomalies(inventory, coverage, extra),
         requests=requests,
         started_at=started_at,
-        duration_s=time.monotonic() - clock,
+        duration_s=duration,
     )
 
 

@@ -30,8 +30,9 @@ answered with the wrong type, was cut, or lacks its final line is parsed for thi
 bad answer must not outlive the run that received it (issue 11: one run where task logs
 answered garbage left guests critical in every later run).
 
-Payloads are JSON with ``"v": 2`` (version 1 entries could hold such bad parses and are
-ignored). An entry is checked when read: an unknown version, fields that do not match the
+Payloads are JSON with ``"v": 3`` (version 1 entries could hold such bad parses; version 2
+ones lack the continuation lines of errors, archive sizes, size kinds and guest output lines:
+both are ignored). An entry is checked when read: an unknown version, fields that do not match the
 current dataclasses, values outside their allowed set, or a parse that is not of a complete
 log is a miss (the log is simply fetched again and the entry replaced). A database problem
 never fails a run: it is logged and the cache acts as empty.
@@ -57,6 +58,7 @@ from ..analysis.tasklog import (
     JobOutcome,
     TaskLogResult,
     TimeSource,
+    TransferKind,
 )
 from ..history.store import HistoryStore
 
@@ -64,7 +66,9 @@ if TYPE_CHECKING:
     from ..analysis.evidence import VzdumpTask
     from .tasks import FetchedLog
 
-PAYLOAD_VERSION = 2  # 2: only complete logs of finished tasks; entries validated on read
+# 2: only complete logs of finished tasks, entries validated on read (issue 11);
+# 3: error continuation lines, archive size and size kinds, guest output lines (issue 13)
+PAYLOAD_VERSION = 3
 
 log = logging.getLogger("pve_backup_report")
 
@@ -196,6 +200,7 @@ def _encode_guest(g: GuestAttempt) -> dict[str, Any]:
     out: dict[str, Any] = {f: getattr(g, f) for f in _GUEST_FIELDS}
     out.update({t: _iso(getattr(g, t)) for t in _GUEST_TIMES})
     out["warnings"] = list(g.warnings)
+    out["output"] = list(g.output)
     return out
 
 
@@ -212,8 +217,11 @@ def _decode_guest(value: Any) -> GuestAttempt:
         raise _Malformed("vmid")
     _choice(d["result"], GuestResult)
     _choice(d["guest_type"], GuestType, optional=True)
+    _choice(d["transferred_kind"], TransferKind, optional=True)
     times = {t: _time(d[t]) for t in _GUEST_TIMES}
-    return GuestAttempt(**{**d, **times, "warnings": _strs(d["warnings"])})
+    return GuestAttempt(
+        **{**d, **times, "warnings": _strs(d["warnings"]), "output": _strs(d["output"])}
+    )
 
 
 def encode_log(cached: CachedLog) -> str:

@@ -27,7 +27,9 @@ from typing import Literal
 
 from pydantic import SecretStr
 
-from ..config import ConfigError, parse_int
+from ..api.tls import load_ca_bundle
+from ..config import MAIL_VARIABLES, ConfigError, parse_int
+from ..errors import ReportError
 from ..report.i18n import LANGUAGES, NNBSP, plural_form
 from ..report.model import Report
 from ..report.render_digest import render_digest_html, render_digest_text
@@ -36,20 +38,12 @@ from .nagios import cluster_label
 Security = Literal["starttls", "ssl", "none"]
 SECURITY_MODES: tuple[Security, ...] = ("starttls", "ssl", "none")
 DEFAULT_PORTS: dict[Security, int] = {"starttls": 587, "ssl": 465, "none": 25}
-MAIL_VARIABLES = (
-    "SMTP_HOST",
-    "SMTP_PORT",
-    "SMTP_SECURITY",
-    "SMTP_USER",
-    "SMTP_PASSWORD",
-    "SMTP_CA_BUNDLE",
-    "MAIL_FROM",
-    "MAIL_TO",
-)
 
 
-class MailDeliveryError(Exception):
+class MailDeliveryError(ReportError):
     """The digest could not be built or delivered. The message is safe to print and log."""
+
+    label = "e-mail not delivered"
 
 
 @dataclass(frozen=True)
@@ -120,6 +114,14 @@ def load_mail_settings(env: Mapping[str, str]) -> MailSettings | None:
     ca_bundle = Path(ca_text).expanduser() if ca_text else None
     if ca_bundle is not None and not ca_bundle.is_file():
         raise ConfigError("SMTP_CA_BUNDLE", "expected the path of a readable PEM file")
+    if ca_bundle is not None:
+        try:
+            load_ca_bundle(ca_bundle)
+        except ValueError:
+            raise ConfigError(
+                "SMTP_CA_BUNDLE",
+                f"{ca_bundle} is not a PEM CA bundle (expected -----BEGIN CERTIFICATE-----)",
+            ) from None
     sender_text = _get(env, "MAIL_FROM")
     if sender_text is None:
         raise ConfigError("MAIL_FROM", "required to send e-mail")

@@ -33,7 +33,7 @@ from ..model import (
 )
 from .history_view import HistoryView
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"  # 1.3: attempt size_kind
 
 Level = Literal["critical", "warning"]
 AttentionReason = Literal[

@@ -17,6 +17,7 @@ from typing import Any
 
 import css_inline
 
+from ..sanitize import strip_controls
 from .findings import Finding, findings
 from .i18n import Translator, report_zone, zone_label
 from .model import GuestRow, Report
@@ -169,7 +170,7 @@ def _inliner() -> css_inline.CSSInliner:
 def render_digest_html(report: Report) -> str:
     """The digest's HTML part: tables for layout, every style inlined, no `<style>` left."""
     html = environment().get_template("digest.html.j2").render(**digest_context(report))
-    return str(_inliner().inline(html))
+    return strip_controls(str(_inliner().inline(html)), "\t\n\r")  # safety net, `sanitize`
 
 
 def render_digest_text(report: Report) -> str:
@@ -202,7 +203,7 @@ def render_digest_text(report: Report) -> str:
     lines += ["", tr.t("section.changes") + tr.punct(":")]
     lines += ["  " + line for line in _changes_text(tr, ctx)]
     lines += ["", tr.t("digest.attached"), tr.t("digest.footer", zone=ctx["zone"])]
-    return "\n".join(lines) + "\n"
+    return strip_controls("\n".join(lines) + "\n", "\t\n")  # safety net, see `sanitize`
 
 
 def _finding_text(tr: Translator, f: Finding) -> str:

@@ -31,8 +31,12 @@ def _guest_line(tr: Translator, g: GuestRow) -> list[str]:
     )
     lines = [clip(head, WIDTH + 40)]
     detail = list(g.explanation_text[:3])
-    if g.latest_backup is not None and g.latest_backup.error:
-        detail.append(g.latest_backup.error)
+    lb = g.latest_backup
+    if lb is not None and lb.error:
+        detail.append(lb.error)
+    if lb is not None and lb.size_bytes is not None and lb.size_kind is not None:
+        kind = tr.t(f"size_kind.{lb.size_kind}")
+        detail.append(tr.t("text.size", size=tr.size(lb.size_bytes), kind=kind))
     if any(r.startswith("pbs_") for r in g.attention):
         c = pbs_cell(tr, g, True)
         where = c.lines[0] if c.lines else ""

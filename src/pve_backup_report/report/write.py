@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
+from ..errors import ReportError, one_line
 from .model import Report
 from .render_csv import render_csv
 from .render_html import render_html
@@ -34,6 +35,18 @@ TEXT_RENDERERS: dict[str, Callable[[Report], str]] = {
     "text": render_text,
 }
 STDOUT = Path("-")
+
+
+class OutputError(ReportError):
+    """One report file could not be written. Names the file the user asked for (never the
+    temporary file next to it) and the system's reason, on one line."""
+
+    label = ""
+
+    def __init__(self, path: Path, error: OSError) -> None:
+        self.path = path
+        reason = error.strerror or one_line(error) or type(error).__name__
+        super().__init__(f"cannot write {path}: {reason}")
 
 
 class ReportWriteError(RuntimeError):
@@ -97,16 +110,19 @@ def write_reports(
             folder_error = exc
     name = base_name(report)
     for fmt in dict.fromkeys(formats):
+        path = output_dir / f"{name}.{EXTENSIONS.get(fmt, fmt)}"
         try:
             if folder_error is not None and fmt != "text":
-                raise folder_error
+                raise OutputError(output_dir, folder_error)
             if fmt == "text" or (to_stdout and fmt != "pdf"):
                 stdout.write(TEXT_RENDERERS[fmt](report))
                 continue
             if to_stdout:
                 raise ValueError("PDF cannot be written to standard output; use --output-dir")
-            path = output_dir / f"{name}.{EXTENSIONS[fmt]}"
-            atomic_write(path, _render(report, fmt))
+            try:
+                atomic_write(path, _render(report, fmt))
+            except OSError as exc:  # its file name is the temporary file: name the real one
+                raise OutputError(path, exc) from None
             written.append(path)
         except Exception as exc:
             failed[fmt] = exc

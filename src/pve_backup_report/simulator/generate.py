@@ -51,6 +51,21 @@ def render_bytes2(value: float) -> str:
     return f"{value:.2f} {units[index]}"
 
 
+def format_size(value: int) -> str:
+    """vzdump's ``archive file size`` figure: binary multiples written KB/MB/GB/TB, whole numbers
+    up to MB (truncated), two decimals from GB on: ``189MB``, ``1.60GB``."""
+    kib = value / 1024
+    if kib < 1024:
+        return f"{int(kib)}KB"
+    mib = kib / 1024
+    if mib < 1024:
+        return f"{int(mib)}MB"
+    gib = mib / 1024
+    if gib < 1024:
+        return f"{gib:.2f}GB"
+    return f"{gib / 1024:.2f}TB"
+
+
 def render_duration(seconds: int) -> str:
     """``8s`` or ``1m 37s`` like the qemu progress lines."""
     if seconds < 60:
@@ -293,10 +308,44 @@ class _Renderer:
             self.out(f"INFO: pruned {pruned} backup(s){suffix}")
         if guest.type == "lxc" and self._snapshot:
             self.out("INFO: cleanup temporary 'vzdump' snapshot")
+            self._lvm_removed(guest)
         end = start + max(entry.duration, 1)
         self.clock.t = end
         self.out(f"INFO: Finished Backup of VM {guest.vmid} ({hms(end - start)})")
         self.out(f"INFO: Backup finished at {self.clock.local()}")
+        self._log_end_hook(guest)
+
+    def _efi_warning(self, guest: Guest) -> None:
+        """PVE 9, starting a VM whose EFI disk lacks the 2023 certificates: one warning whose
+        lines after the first have no level (log_warn prefixes a message once), then plain
+        prints, a blank line included. Wording is the simulator's own."""
+        self.lines.extend(
+            [
+                "WARN: efidisk0 lacks 'ms-cert=2023k': the Microsoft UEFI 2023 certificates",
+                "may not all be enrolled in this VM.",
+                "The 2011 certificates expire in 2026; secure boot updates need the new ones.",
+                f"Enroll them from the disk actions, or run 'qm enroll-efi-keys {guest.vmid}'"
+                " with the VM off.",
+                "",
+                "With BitLocker, first suspend the protectors of every encrypted drive, e.g.",
+                "  manage-bde -protectors -disable C:",
+                "or the next boot asks for the recovery key.",
+            ]
+        )
+
+    def _lvm_removed(self, guest: Guest) -> None:
+        rootfs = str(guest.config.get("rootfs", "")).split(",")[0]
+        if rootfs.startswith("local-lvm:"):
+            volume = rootfs.split(":")[1]
+            self.out(f'  Logical volume "snap_{volume}_vzdump" successfully removed.')
+
+    def _log_end_hook(self, guest: Guest) -> None:
+        """A job's hook script runs once more after the guest's end line (phase ``log-end``):
+        what it prints through vzdump gets ``INFO:``, what it writes itself has no level."""
+        if not self.job.get("script"):
+            return
+        self.out(f"INFO: vzdump-hook: log-end for {guest.type} {guest.vmid}")
+        self.out(f"vzdump-hook: kept /var/log/vzdump/{guest.type}-{guest.vmid}.log")
 
     def _fail(self, guest: Guest, start: int, error: str, more: tuple[str, ...] = ()) -> None:
         """The failure lines; ``more`` are the next lines of a multi-line error (one ``ERROR:``
@@ -305,6 +354,7 @@ class _Renderer:
         self.lines.extend(f"ERROR: {line}" for line in more)
         self.clock.t = start + 4
         self.out(f"INFO: Failed at {self.clock.local()}")
+        self._log_end_hook(guest)
 
     def _qemu(self, guest: Guest, entry: SynthGuest, running: bool, mode: str, start: int) -> None:
         self._snapshot = False
@@ -320,7 +370,16 @@ class _Renderer:
                 total += _size_of(options)
         total = total or 8 << 30
         mode_lines = [f"INFO: backup mode: {mode}", "INFO: ionice priority: 7"]
-        if entry.outcome == "warn":
+        efidisk = str(guest.config.get("efidisk0", ""))
+        efi_warning = (
+            entry.outcome == "warn"
+            and not running
+            and not guest.config.get("template")
+            and str(guest.config.get("bios")) == "ovmf"
+            and bool(efidisk)
+            and "ms-cert=2023k" not in efidisk
+        )
+        if entry.outcome == "warn" and not efi_warning:
             mode_lines.append("WARN: no efidisk configured! Using temporary efivars disk.")
         if running:
             self.lines.extend(head + mode_lines)
@@ -335,6 +394,20 @@ class _Renderer:
             self.out("INFO: skipping guest-agent 'fs-freeze', agent not configured in VM options")
         else:
             self.out("INFO: starting kvm to execute backup task")
+        if efi_warning:
+            self._efi_warning(guest)
+        if entry.outcome == "fail" and not running and disks:
+            # QEMU cannot open a disk: its message has no level, vzdump's error says "start"
+            key, volume = next((d for d in disks if d[0].startswith(("scsi", "sata"))), disks[0])[
+                :2
+            ]
+            path = f"/dev/zvol/rpool/data/{volume.split(':')[-1]}"
+            self.out(
+                f"kvm: -drive file={path},if=none,id=drive-{key},format=raw: "
+                f"Could not open '{path}': No such file or directory"
+            )
+            self._fail(guest, start, "start failed: QEMU exited with code 1")
+            return
         if entry.outcome == "fail":
             error = (
                 f"VM {guest.vmid} qmp command 'backup' failed - backup connect failed: "
@@ -373,13 +446,16 @@ class _Renderer:
                 )
         else:
             dirty = total
-        steps = 1 if seconds < 4 else min(4, seconds // 3)
+        # every tenth running guest on a backup server has a sub-second incremental run: QEMU
+        # then prints "in 0s" and "transferred <size> in <1 seconds"
+        subsecond = self.pbs and running and guest.vmid % 10 == 0
+        steps = 1 if seconds < 4 or subsecond else min(4, seconds // 3)
         if entry.outcome == "running":
             steps = 1
         for index in range(1, steps + 1):
             pct = 100 if index == steps else index * 100 // (steps + 1)
             done = dirty * pct // 100
-            elapsed = max(1, seconds * index // steps)
+            elapsed = 0 if subsecond else max(1, seconds * index // steps)
             rate = dirty / max(seconds, 1)
             if entry.outcome == "running":
                 pct, done = 37, dirty * 37 // 100
@@ -401,14 +477,17 @@ class _Renderer:
                 "INFO: backup was done incrementally, reused "
                 f"{render_bytes2(reused)} ({reused * 100 // total}%)"
             )
-        self.out(
-            f"INFO: transferred {render_bytes2(dirty)} in {seconds} seconds "
-            f"({render_bytes(dirty / seconds)}/s)"
-        )
+        if subsecond:
+            self.out(f"INFO: transferred {render_bytes2(dirty)} in <1 seconds")
+        else:
+            self.out(
+                f"INFO: transferred {render_bytes2(dirty)} in {seconds} seconds "
+                f"({render_bytes(dirty / seconds)}/s)"
+            )
         if not running:
             self.out("INFO: stopping kvm after backup task")
         if not self.pbs:
-            self.out(f"INFO: archive file size: {dirty * 45 // 100 / 1e9:.2f}GB")
+            self.out(f"INFO: archive file size: {format_size(dirty * 45 // 100)}")
         self._tail(guest, entry, start)
 
     def _lxc(self, guest: Guest, entry: SynthGuest, running: bool, mode: str, start: int) -> None:
@@ -428,6 +507,8 @@ class _Renderer:
         self.out(f"INFO: backup mode: {mode}")
         self.out("INFO: ionice priority: 7")
         self._snapshot = mode == "snapshot"
+        rootfs = str(guest.config.get("rootfs", "")).split(",")[0]
+        lvm = rootfs.startswith("local-lvm:") and self._snapshot
         if self._snapshot:
             self.out("INFO: create storage snapshot 'vzdump'")
             if entry.outcome == "fail" and guest.vmid % 2 == 0:
@@ -445,6 +526,8 @@ class _Renderer:
                     ),
                 )
                 return
+            if lvm:  # lvcreate's own output, printed without a level
+                self.out(f'  Logical volume "snap_{rootfs.split(":")[1]}_vzdump" created.')
         self.out(self._archive(guest, start))
         if entry.outcome == "warn":
             self.out("WARN: file '/var/log/journal/system.journal' changed while reading")
@@ -474,6 +557,7 @@ class _Renderer:
                 )
                 if self._snapshot:
                     self.out("INFO: cleanup temporary 'vzdump' snapshot")
+                    self._lvm_removed(guest)
                 self._fail(guest, start, f"command '{command}' failed: exit code 255")
                 return
             if entry.outcome == "running":
@@ -505,6 +589,7 @@ class _Renderer:
             if entry.outcome == "fail":
                 if self._snapshot:
                     self.out("INFO: cleanup temporary 'vzdump' snapshot")
+                    self._lvm_removed(guest)
                 self._fail(
                     guest,
                     start,
@@ -519,7 +604,7 @@ class _Renderer:
                 f"INFO: Total bytes written: {size * 4 // 10} ({render_bytes(size * 0.4)}, "
                 f"{render_bytes(size * 0.4 / max(entry.duration, 1))}/s)"
             )
-            self.out(f"INFO: archive file size: {size * 15 // 100 / 1e9:.2f}GB")
+            self.out(f"INFO: archive file size: {format_size(size * 15 // 100)}")
         self._tail(guest, entry, start)
 
 
@@ -607,6 +692,11 @@ def _guest_config(rng: random.Random, vmid: int, kind: str, name: str, team: str
             "net0": f"virtio=BC:24:11:{vmid % 256:02X}:{vmid // 256 % 256:02X}:01,bridge=vmbr0",
             "boot": "order=scsi0",
         }
+        if vmid % 5 == 0:  # UEFI guests, their EFI disk without the 2023 certificates
+            config["bios"] = "ovmf"
+            config["efidisk0"] = (
+                f"local-zfs:vm-{vmid}-disk-9,efitype=4m,pre-enrolled-keys=1,size=1M"
+            )
         if rng.random() < 0.25:
             config["scsi1"] = f"local-zfs:vm-{vmid}-disk-1,iothread=1,size={rng.choice((50, 200))}G"
         if rng.random() < 0.05:
@@ -619,7 +709,11 @@ def _guest_config(rng: random.Random, vmid: int, kind: str, name: str, team: str
         "cores": rng.choice((1, 2)),
         "memory": rng.choice((512, 1024, 2048)),
         "ostype": "debian",
-        "rootfs": f"local-zfs:subvol-{vmid}-disk-0,size={rng.choice((8, 16))}G",
+        # a third on LVM-thin, whose snapshots print raw LVM lines in the backup log
+        "rootfs": (
+            f"local-lvm:vm-{vmid}-disk-0" if vmid % 3 == 0 else f"local-zfs:subvol-{vmid}-disk-0"
+        )
+        + f",size={rng.choice((8, 16))}G",
         "net0": "name=eth0,bridge=vmbr0,ip=dhcp,type=veth",
         "unprivileged": 1,
     }
@@ -743,6 +837,7 @@ def generate_scenario(
                 "compress": "zstd",
                 "prune-backups": {"keep-weekly": "4"},
                 "comment": "weekly to NFS",
+                "script": "/usr/local/bin/vzdump-hook.sh",
             }
         )
     while len(job_list) < jobs:
