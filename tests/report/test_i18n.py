@@ -187,7 +187,8 @@ def test_anomaly_message_placeholders_are_detail_names() -> None:
             if name is None:
                 continue
             assert re.fullmatch(r"[a-z][a-z0-9_]*", name), (key, name)
-            assert spec in ("", "date", "datetime", "n") and conversion is None, (key, spec)
+            known = spec in ("", "date", "datetime", "n") or re.fullmatch(r"p:[^|]+\|[^|]+", spec)
+            assert known and conversion is None, (key, spec)
 
 
 def test_french_typography_and_wording() -> None:

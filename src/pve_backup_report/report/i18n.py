@@ -243,8 +243,10 @@ class _DetailValue:
     """One anomaly detail as a message parameter.
 
     Format specs: `{when:datetime}` and `{when:date}` for ISO timestamps, `{hours:n}` for a
-    number in the report's notation. A value with an `anomaly.val.<name>.<value>` entry (for
-    booleans `true`/`false`) is replaced by that wording; a verdict by its label.
+    number in the report's notation, `{guests:p:guest|guests}` for a count and the word in
+    the form the language's plural rule (CLDR, Babel) asks for. A value with an
+    `anomaly.val.<name>.<value>` entry (for booleans `true`/`false`) is replaced by that
+    wording; a verdict by its label.
     """
 
     def __init__(self, tr: Translator, name: str, value: object) -> None:
@@ -264,6 +266,12 @@ class _DetailValue:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValueError(f"{self.name} is not a number")
             return self.tr._short(float(value))
+        if spec.startswith("p:"):  # `{guests:p:invité sélectionné|invités sélectionnés}`
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"{self.name} is not a count")
+            one, _, other = spec[2:].partition("|")
+            words = one if plural_form(self.tr.lang, value) == "one" else other or one
+            return f"{self.tr.number(value)} {words}"
         if spec:
             raise ValueError(f"unknown format {spec!r}")
         word = "true" if value is True else "false" if value is False else str(value)
