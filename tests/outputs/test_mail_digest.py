@@ -167,3 +167,12 @@ def test_screenshot_artifact(tmp_path: Path, lang: str, width: int) -> None:
     )
     assert shot.is_file(), result.stderr[-2000:]
     assert shot.stat().st_size > 10_000  # not a blank page
+
+
+def test_unknown_status_says_its_cause_first() -> None:
+    """When the cluster could not be read, the digest's banner is the report's UNKNOWN one."""
+    r = replace(report(), unknown_cause="cannot read the guest list (/cluster/resources)")
+    text = render_digest_text(r)
+    assert text.splitlines()[3].startswith("Status UNKNOWN — the cluster could not be read: ")
+    html = render_digest_html(r)
+    assert 'class="banner banner-unknown"' in html and "/cluster/resources" in html
