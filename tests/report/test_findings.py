@@ -112,3 +112,12 @@ def test_a_guest_row_opens_with_its_worst_finding() -> None:
     assert "badge ok" not in row  # no green badge beside a critical finding
     ok_row = _guest_row(html, 100)
     assert not ok_row.startswith(" class=") and "badge ok" in ok_row
+
+
+def test_pdf_attention_rows_show_no_green_beside_a_finding() -> None:
+    from .scenario_full import build_full
+
+    html = render_html(build_full("en"), "print")
+    section = html[html.index('id="section-attention"') : html.index('id="section-changes"')]
+    rows = [r for r in section.split("<tr") if r.startswith(' id="guest-')]
+    assert rows and all('class="ok"' not in r for r in rows)
