@@ -121,3 +121,13 @@ def test_pdf_attention_rows_show_no_green_beside_a_finding() -> None:
     section = html[html.index('id="section-attention"') : html.index('id="section-changes"')]
     rows = [r for r in section.split("<tr") if r.startswith(' id="guest-')]
     assert rows and all('class="ok"' not in r for r in rows)
+
+
+def test_pdf_guest_rows_show_no_green_beside_a_finding() -> None:
+    from .scenario_full import build_full
+
+    html = render_html(build_full("en"), "print")
+    section = html[html.index('id="section-guests"') : html.index('id="section-jobs"')]
+    marked = [r for r in section.split("<tr") if r.startswith(' class="lvl-')]
+    assert marked and all('class="ok"' not in r for r in marked)
+    assert any('class="ok"' in r for r in section.split("<tr") if r.startswith("><td>100<"))
