@@ -39,11 +39,11 @@ class ScenarioError(ReportError):
 
 def run_subcommand(name: str, argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
     if name == "simulate":
-        return _simulate(argv, err)
+        return _simulate(argv)
     return _demo(argv, out, err)
 
 
-def _simulate(argv: Sequence[str], err: IO[str]) -> int:
+def _simulate(argv: Sequence[str]) -> int:
     parser = OneLineArgumentParser(prog="pve-backup-report simulate")
     parser.add_argument("scenario", type=Path, nargs="?", help="scenario JSON (default: demo)")
     parser.add_argument("--port", type=int, default=8006)

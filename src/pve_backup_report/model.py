@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
+from urllib.parse import urlsplit
 
 GuestType = Literal["qemu", "lxc"]
 JSONScalar = str | int | float | bool | None
@@ -55,6 +56,12 @@ class Node:
     @property
     def online(self) -> bool:
         return self.status == "online"
+
+    @property
+    def readable(self) -> bool:
+        """Worth asking for its tasks and guest configs: online, or "unlisted" (named by the
+        guest list while the node list itself was unreadable: unknown is not offline)."""
+        return self.status in ("online", "unlisted")
 
 
 @dataclass(frozen=True)
@@ -193,6 +200,22 @@ class Inventory:
             return None
         return next((s for s in self.storages if s.storage_id == storage_id), None)
 
+    @property
+    def cluster_label(self) -> str:
+        """The cluster's identity, the same in every output and in the history: the name from
+        `/cluster/status` (a standalone node's own name there), else the only node's name,
+        else the host of the first configured API URL — never the host that happened to
+        answer, so a failover run is recorded as the same cluster."""
+        if self.cluster_name:
+            return self.cluster_name
+        if len(self.nodes) == 1:
+            return self.nodes[0].name
+        try:
+            host = urlsplit(self.api_url).hostname
+        except ValueError:
+            host = None
+        return host or self.api_url
+
     def guest(self, vmid: int) -> Guest | None:
         return next((g for g in self.guests if g.vmid == vmid), None)
 
@@ -205,7 +228,8 @@ BackupResult = Literal["success", "warning", "failure", "running", "undetermined
 # new data the backup client uploaded before compression (``had to backup``), or tar's stream
 # before compression (``Total bytes written``).
 SizeKind = Literal["archive", "transferred", "uploaded", "tar_stream"]
-FreshnessStatus = Literal["fresh", "stale", "no_success", "not_applicable"]
+# unknown: no success found, but the history that could hold one was not (all) readable
+FreshnessStatus = Literal["fresh", "stale", "no_success", "not_applicable", "unknown"]
 
 
 @dataclass(frozen=True)
@@ -299,7 +323,7 @@ class GuestPbs:
 
     vmid: int
     latest_snapshot: PbsSnapshot | None = None
-    restore_points: int = 0
+    restore_points: int | None = 0  # None: a location could not be listed completely
     oldest_snapshot_time: datetime | None = None
     retention: RetentionPolicy | None = None  # None: no known policy
     other_namespaces: tuple[str, ...] = ()  # snapshots of this guest found elsewhere

@@ -122,7 +122,10 @@ def run_cli(args: list[str], env: dict[str, str], monkeypatch: pytest.MonkeyPatc
 
 
 @pytest.fixture
-def cli(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+def cli(
+    clean_env: Path,  # noqa: ARG001 - requested for its effect (clean variables, temporary cwd)
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[..., Result]:
     def invoke(args: list[str], env: dict[str, str]) -> Result:
         return run_cli(args, env, monkeypatch)
 

@@ -31,7 +31,7 @@ from pve_backup_report.simulator.server import SimulatorServer
 
 from .scenario_faults import NOW_DT, PBS_SECRET, PVE_SECRET
 
-TIMEOUT = "0.5"  # seconds: a hanging endpoint costs this much, once (timeouts are not retried)
+TIMEOUT = "1"  # seconds: a hanging endpoint costs this much, once (timeouts are not retried)
 
 
 @dataclass
@@ -43,6 +43,7 @@ class Outcome:
     err: str
     runs: int  # rows in the history's `runs` table
     cache: dict[str, str]  # task_cache: upid -> payload
+    configs: dict[int, str]  # guest_config_cache: vmid -> payload
 
     @property
     def anomalies(self) -> list[dict[str, Any]]:
@@ -88,6 +89,7 @@ class Sims:
             "PVE_CA_BUNDLE": str(self.ca_path),
             "PVE_TIMEOUT": TIMEOUT,
             "PVE_MAX_CONCURRENCY": "2",  # fewer connections, fewer TLS handshakes per run
+            "REPORT_CONFIG_CACHE_HOURS": "24",  # the opt-in config cache is checked too
             "PBS01_NAME": "pbs1",
             "PBS01_API_URL": f"https://127.0.0.1:{self.pbs.port}",
             "PBS01_API_TOKEN_ID": "report@pbs!audit",
@@ -110,9 +112,9 @@ class Sims:
             self.pbs.faults.clear()
 
 
-def _history(db: Path) -> tuple[int, dict[str, str]]:
+def _history(db: Path) -> tuple[int, dict[str, str], dict[int, str]]:
     if not db.exists():
-        return 0, {}
+        return 0, {}, {}
     with sqlite3.connect(db) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         runs = conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] if "runs" in tables else 0
@@ -121,7 +123,12 @@ def _history(db: Path) -> tuple[int, dict[str, str]]:
             if "task_cache" in tables
             else {}
         )
-    return int(runs), cache
+        configs = (
+            dict(conn.execute("SELECT vmid, payload FROM guest_config_cache"))
+            if "guest_config_cache" in tables
+            else {}
+        )
+    return int(runs), cache, configs
 
 
 def run(sims: Sims, db: Path, out_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Outcome:
@@ -132,7 +139,7 @@ def run(sims: Sims, db: Path, out_dir: Path, monkeypatch: pytest.MonkeyPatch) ->
     for key, value in sims.env().items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("REPORT_HISTORY_DB", str(db))
-    monkeypatch.setattr(ReadOnlyClient, "_delay", lambda self, attempt, error: 0.0)
+    monkeypatch.setattr(ReadOnlyClient, "_delay", lambda *_args: 0.0)
     args = build_parser().parse_args(["--format", "json", "--output-dir", str(out_dir), "-q"])
     settings = load_settings(None)
     pbs, warnings = load_pbs_settings(pbs_environment(None))
@@ -144,5 +151,5 @@ def run(sims: Sims, db: Path, out_dir: Path, monkeypatch: pytest.MonkeyPatch) ->
     report = json.loads((report_file if report_file.exists() else candidates[0]).read_text())
     for path in candidates:
         path.unlink()
-    runs, cache = _history(db)
-    return Outcome(code, report, err.getvalue(), runs, cache)
+    runs, cache, configs = _history(db)
+    return Outcome(code, report, err.getvalue(), runs, cache, configs)

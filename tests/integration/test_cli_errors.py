@@ -187,6 +187,8 @@ def test_unwritable_output_exits_3_after_writing_the_rest(
         sim.env(),
     )
     assert check.code == 3
+    prom = tmp_path / "pve-backup-report.prom"
+    assert check.out.splitlines()[-1] == f"UNKNOWN: prometheus: cannot write {prom}: Is a directory"
 
 
 MAIL = {"SMTP_HOST": "127.0.0.1", "SMTP_SECURITY": "none", "MAIL_FROM": "r@example.com"}
@@ -339,3 +341,32 @@ def test_history_with_a_missing_env_file_names_it(cli: Cli, tmp_path: Path) -> N
         3,
         [f"configuration error: --env-file: {missing}: no such file"],
     )
+
+
+def test_misspelt_required_variable_is_explained_before_the_error(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        "PVE_HOSTNAME=pve1.example.com\nPVE_API_TOKEN_ID=a@pve!b\nPVE_API_TOKEN_SECRET=x\n"
+    )
+    result = cli(["--check-api"], {})
+    assert result.code == 3
+    assert result.err.splitlines() == [
+        "WARNING: PVE_HOSTNAME (in .env): unknown setting, ignored; did you mean PVE_HOST?",
+        "configuration error: PVE_HOST: required: host, host:port or https://host[:port]",
+    ]
+
+
+def test_missing_pdf_engine_exits_3_with_the_install_hint_after_the_other_files(
+    start_sim: Start, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pve_backup_report.report import render_pdf
+
+    def missing() -> None:
+        raise render_pdf.PdfUnavailableError(render_pdf.INSTALL_HINT)
+
+    monkeypatch.setattr(render_pdf, "_weasyprint", missing)
+    sim = start_sim(scenario())
+    result = cli(["--no-history", "--format", "pdf,json", "--output-dir", str(tmp_path)], sim.env())
+    assert result.code == 3  # was 1 (WARNING): a report not written is not a finding
+    assert len(list(tmp_path.glob("*.json"))) == 1 and not list(tmp_path.glob("*.pdf"))
+    errors = [line for line in result.err.splitlines() if not line.startswith("written: ")]
+    assert errors == [f"pdf: {render_pdf.INSTALL_HINT}"]

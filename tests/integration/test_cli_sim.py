@@ -37,6 +37,23 @@ def test_check_api_speaks_the_report_language(start_sim: Start, cli: Cli) -> Non
     assert lines[-1] == "9/9 vérifications réussies"
 
 
+def test_check_api_fails_a_probe_answering_the_wrong_type(start_sim: Start, cli: Cli) -> None:
+    """Issue 11: a job list answered as a string is not "OK, 1 item"."""
+    data = scenario()
+    data["faults"] = [{"route": "^/cluster/backup$", "kind": "wrong_type"}]
+    data["faults"].append({"route": "^/version$", "kind": "wrong_type"})
+    result = cli(["--check-api"], start_sim(data).env())
+    assert result.code == 2
+    assert (
+        "FAILED  backup jobs (/cluster/backup): unexpected response: string where a list was "
+        "expected" in result.out
+    )
+    assert "FAILED  version (/version): unexpected response: list where an object was expected" in (
+        result.out
+    )
+    assert result.out.splitlines()[-1].startswith("7/9")
+
+
 def test_check_api_explains_missing_privilege(start_sim: Start, cli: Cli) -> None:
     token = {
         "id": "report@pve!audit",

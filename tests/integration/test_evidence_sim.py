@@ -351,3 +351,15 @@ def test_cut_logs_are_paged_reported_and_leave_guests_undetermined(
     assert T1 in cut and T0 in cut and T6 not in cut  # T6 has only 4 lines
     pages = [q for _, p, q in sim.server.requests if p.endswith(f"{T1}/log")]
     assert pages == [{"start": "0", "limit": "4"}, {"start": "4", "limit": "2"}]
+
+
+def test_guest_on_an_offline_node_has_unknown_freshness_not_no_success(
+    start_sim: Callable[[dict[str, Any]], Sim],
+) -> None:
+    """Its node's tasks cannot be read: no success found is not "no success" (issue 11)."""
+    data = scenario()
+    data["guests"].append({"vmid": 105, "type": "qemu", "node": "pve3"})  # pve3 is offline
+    result = asyncio.run(run_evidence(start_sim(data), wave_size=16))
+    fresh = result.guests[105].freshness
+    assert fresh is not None and fresh.status == "unknown"
+    assert not [a for a in result.anomalies if a.details.get("vmid") == 105]

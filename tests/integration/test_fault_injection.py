@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -49,24 +49,59 @@ class Family:
     server: str  # "pve" or "pbs"
     route: str  # regular expression on the API path (see simulator.faults)
     endpoint: str  # the endpoint the anomaly must name
-    touched: frozenset[int]  # guests whose verdicts may lose information
+    touched: frozenset[int]  # guests whose verdicts may lose information (worst case)
     code: str  # the anomaly code of an HTTP or transport failure
+    severity: str  # ... and its severity (also that of `unexpected_response`)
     unknown: bool = False  # the guest or job list: verdicts unknown, exit 3
-    kinds: tuple[str, ...] = field(default=())  # fault kinds that do not apply (skipped)
+    # (fault kinds, code, severity) where another code applies (e.g. 403 on PBS)
+    special: tuple[tuple[frozenset[str], str, str], ...] = ()
+
+    def expected(self, kind: str) -> tuple[str, str]:
+        """The anomaly code and severity a fault of ``kind`` must produce."""
+        if kind in UNUSABLE:
+            return "unexpected_response", self.severity
+        for kinds, code, severity in self.special:
+            if kind in kinds:
+                return code, severity
+        return self.code, self.severity
+
+    def codes(self) -> set[tuple[str, str]]:
+        """Every (code, severity) of an HTTP or transport failure of this family."""
+        return {self.expected(k) for k in KINDS if k not in UNUSABLE}
+
+
+NONE: frozenset[int] = frozenset()
+PBS_403 = ((frozenset({"http_403"}), "pbs_permission_denied", "warning"),)
+
+
+def pbs(name: str, endpoint: str, touched: frozenset[int] = NONE) -> Family:
+    route = "^" + re.escape(endpoint.replace("{store}", "store1")) + "$"
+    return Family(
+        name, "pbs", route, endpoint, touched, "pbs_request_failed", "warning", special=PBS_403
+    )
 
 
 FAMILIES: tuple[Family, ...] = (
-    Family("PVE version", "pve", r"^/version$", "/version", frozenset(), "version_unavailable"),
+    Family("PVE version", "pve", r"^/version$", "/version", NONE, "version_unavailable", "warning"),
     Family(
-        "cluster status (name)",
+        "cluster name",
         "pve",
         r"^/cluster/status$",
         "/cluster/status",
-        frozenset(),
+        NONE,
         "cluster_status_unavailable",
+        "warning",
     ),
-    Family("node list", "pve", r"^/nodes$", "/nodes", ALL, "nodes_unavailable"),
-    Family("storage list", "pve", r"^/storage$", "/storage", ALL, "storage_unavailable"),
+    Family("node list", "pve", r"^/nodes$", "/nodes", NONE, "nodes_unavailable", "critical"),
+    Family(
+        "storage list",
+        "pve",
+        r"^/storage$",
+        "/storage",
+        frozenset({100, 101, 102, 103}),  # their jobs' targets are unknown: indeterminate
+        "storage_unavailable",
+        "critical",
+    ),
     Family(
         "guest list",
         "pve",
@@ -74,10 +109,18 @@ FAMILIES: tuple[Family, ...] = (
         "/cluster/resources",
         ALL,
         "guests_unavailable",
+        "critical",
         unknown=True,
     ),
-    # 104 (excluded from the daily job) may be a member of pool prod: indeterminate is right
-    Family("pools", "pve", r"^/pools$", "/pools", frozenset({103, 104}), "pools_unavailable"),
+    Family(
+        "pools",
+        "pve",
+        r"^/pools$",  # the pool list and the members of pool prod (`/pools?poolid=prod`)
+        "/pools",
+        frozenset({104}),  # excluded from the daily job, maybe in pool prod: indeterminate
+        "pools_unavailable",
+        "warning",
+    ),
     Family(
         "backup jobs",
         "pve",
@@ -85,6 +128,7 @@ FAMILIES: tuple[Family, ...] = (
         "/cluster/backup",
         ALL,
         "jobs_unavailable",
+        "critical",
         unknown=True,
     ),
     Family(
@@ -92,130 +136,78 @@ FAMILIES: tuple[Family, ...] = (
         "pve",
         r"^/cluster/backup-info/not-backed-up$",
         "/cluster/backup-info/not-backed-up",
-        frozenset(),
+        NONE,
         "pve_not_backed_up_unavailable",
+        "info",
     ),
     Family(
         "guest configuration",
         "pve",
         r"^/nodes/pve1/qemu/100/config$",
-        "/nodes/pve1/qemu/100/config",
-        frozenset({100}),
+        "/nodes/{node}/{type}/{vmid}/config",
+        NONE,  # notes and disks unknown; the verdicts do not depend on them here
         "guest_config_unavailable",
+        "warning",
     ),
     Family(
         "node task list",
         "pve",
         r"^/nodes/pve1/tasks$",
-        "/nodes/pve1/tasks",
-        frozenset({100, 101}),
+        "/nodes/{node}/tasks",
+        NONE,  # /cluster/tasks still lists the node's recent tasks
         "task_history_unavailable",
+        "warning",
     ),
     Family(
         "cluster task list",
         "pve",
         r"^/cluster/tasks$",
         "/cluster/tasks",
-        frozenset(),
+        NONE,
         "cluster_tasks_unavailable",
+        "info",
     ),
     Family(
         "node time zone",
         "pve",
         r"^/nodes/pve1/time$",
-        "/nodes/pve1/time",
-        frozenset({100, 101}),
+        "/nodes/{node}/time",
+        NONE,  # times fall back to the PBS archive's UTC name: the same instants
         "node_time_unavailable",
+        "info",
     ),
     Family(
         "task log",
         "pve",
         r"^/nodes/pve2/tasks/[^/]+/log$",
-        "/nodes/pve2/tasks/{upid}/log",
-        frozenset({102, 103}),
+        "/nodes/{node}/tasks/{upid}/log",
+        frozenset({102, 103}),  # times: the task's start instead of each guest's
         "task_log_unavailable",
-    ),
-    Family("PBS version", "pbs", r"^/version$", "/version", PBS_GUESTS, "pbs_request_failed"),
-    Family(
-        "PBS datastores",
-        "pbs",
-        r"^/admin/datastore$",
-        "/admin/datastore",
-        PBS_GUESTS,
-        "pbs_request_failed",
+        "warning",
     ),
     Family(
-        "PBS datastore configuration",
+        "PBS version",
         "pbs",
-        r"^/config/datastore$",
-        "/config/datastore",
-        frozenset(),
+        r"^/version$",
+        "/version",
+        frozenset({100, 101, 102, 103}),  # 401 or no answer: the server is not read
         "pbs_request_failed",
+        "warning",
+        special=(
+            (frozenset({"http_401"}), "pbs_authentication_failed", "critical"),
+            (frozenset({"hang", "reset", "truncated"}), "pbs_unreachable", "critical"),
+        ),
     ),
-    Family(
-        "PBS datastore usage",
-        "pbs",
-        r"^/status/datastore-usage$",
-        "/status/datastore-usage",
-        frozenset(),
-        "pbs_request_failed",
-    ),
-    Family(
-        "PBS prune jobs",
-        "pbs",
-        r"^/admin/prune$",
-        "/admin/prune",
-        frozenset(),
-        "pbs_request_failed",
-    ),
-    Family(
-        "PBS verification jobs",
-        "pbs",
-        r"^/admin/verify$",
-        "/admin/verify",
-        frozenset(),
-        "pbs_request_failed",
-    ),
-    Family(
-        "PBS permissions",
-        "pbs",
-        r"^/access/permissions$",
-        "/access/permissions",
-        frozenset(),
-        "pbs_request_failed",
-    ),
-    Family(
-        "PBS garbage collection",
-        "pbs",
-        r"^/admin/datastore/store1/gc$",
-        "/admin/datastore/store1/gc",
-        frozenset(),
-        "pbs_request_failed",
-    ),
-    Family(
-        "PBS namespaces",
-        "pbs",
-        r"^/admin/datastore/store1/namespace$",
-        "/admin/datastore/store1/namespace",
-        frozenset(),
-        "pbs_request_failed",
-    ),
-    Family(
-        "PBS backup groups",
-        "pbs",
-        r"^/admin/datastore/store1/groups$",
-        "/admin/datastore/store1/groups",
-        PBS_GUESTS,
-        "pbs_request_failed",
-    ),
-    Family(
-        "PBS snapshots",
-        "pbs",
-        r"^/admin/datastore/store1/snapshots$",
-        "/admin/datastore/store1/snapshots",
-        PBS_GUESTS,
-        "pbs_request_failed",
-    ),
+    pbs("PBS datastores", "/admin/datastore", frozenset({100, 101, 102, 103})),
+    pbs("PBS datastore configuration", "/config/datastore"),
+    pbs("PBS datastore usage", "/status/datastore-usage"),
+    pbs("PBS prune jobs", "/admin/prune"),
+    pbs("PBS verification jobs", "/admin/verify"),
+    pbs("PBS permissions", "/access/permissions"),
+    pbs("PBS garbage collection", "/admin/datastore/{store}/gc"),
+    pbs("PBS namespaces", "/admin/datastore/{store}/namespace"),
+    pbs("PBS backup groups", "/admin/datastore/{store}/groups"),
+    pbs("PBS snapshots", "/admin/datastore/{store}/snapshots", frozenset({100, 101, 102, 103})),
 )
 
 # fault kind -> (Fault fields, what the anomaly's details must contain)
@@ -281,28 +273,26 @@ def test_fault_free_baseline(baseline: Outcome) -> None:
         assert (result, freshness) == ("success", "fresh")
         assert success is not None and snapshot is not None
     assert baseline.runs == 1 and len(baseline.cache) == 2  # the two task logs
+    assert set(baseline.configs) == set(EXPECTED_VERDICTS)  # five guest configurations
 
 
 CASES = [
     pytest.param(family, kind, id=f"{family.server}-{family.name}-{kind}".replace(" ", "_"))
     for family in FAMILIES
     for kind in KINDS
-    if kind not in family.kinds
 ]
 
 
 def _named(outcome: Outcome, family: Family) -> list[dict[str, Any]]:
-    """Anomalies naming the family's endpoint (a task log: any UPID on that node)."""
-    prefix, _, suffix = family.endpoint.partition("{upid}")
-
-    def names(endpoint: Any) -> bool:
-        if not isinstance(endpoint, str):
-            return False
-        if suffix:
-            return endpoint.startswith(prefix) and endpoint.endswith(suffix)
-        return endpoint == family.endpoint
-
-    return [a for a in outcome.anomalies if names(a["details"].get("endpoint"))]
+    """Anomalies naming the family's endpoint (``{node}``, ``{upid}``: any value)."""
+    parts = re.split(r"(\{\w+\})", family.endpoint)
+    pattern = "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts)
+    return [
+        a
+        for a in outcome.anomalies
+        if isinstance(a["details"].get("endpoint"), str)
+        and re.fullmatch(pattern, a["details"]["endpoint"])
+    ]
 
 
 def _inject(sims: Sims, family: Family, fields: dict[str, Any]) -> Any:
@@ -329,17 +319,29 @@ def test_fault(
     assert named, [(a["code"], a["details"].get("endpoint")) for a in outcome.anomalies]
     details = [{k: a["details"].get(k) for k in expected} for a in named]
     assert expected in details, details
-    codes = {a["code"] for a in named}
-    if kind in UNUSABLE:
-        assert "unexpected_response" in codes
+    code, severity = family.expected(kind)
+    assert (code, severity) in {(a["code"], a["severity"]) for a in named}
+    if family.server == "pbs":  # a backup-server anomaly names the server (and datastore)
+        assert {a["details"].get("server") for a in named} == {"pbs1"}
+        if "{store}" in family.endpoint:
+            assert {a["details"].get("datastore") for a in named} == {"store1"}
     assert "Traceback" not in outcome.err
 
-    # exit 3 exactly when the guest or job list is unknown
+    if family.name == "PBS verification jobs":  # unknown verify jobs are not "no verify job"
+        said = [a["message"] for a in outcome.anomalies if a["code"] == "pbs_not_verified"]
+        assert said and not [m for m in said if "no verification job" in m]
+    if family.name == "PBS prune jobs":  # unknown prune jobs are not "no prune job"
+        assert "pbs_no_retention" in {a["code"] for a in baseline.anomalies}
+        assert "pbs_no_retention" not in {a["code"] for a in outcome.anomalies}
+
+    # exit 3 exactly when the guest or job list is unknown; else the baseline's warnings (1),
+    # or 2 when the failure itself is critical
     if family.unknown:
         assert outcome.code == 3
         assert outcome.runs == 0  # verdicts unknown: nothing recorded in the history
     else:
-        assert outcome.code in (1, 2)
+        assert outcome.code == (2 if severity == "critical" else baseline.code)
+        assert outcome.runs == 1
 
     # no wrong verdict: untouched guests keep theirs, touched ones at most lose information
     before, after = baseline.verdicts(), outcome.verdicts()
@@ -354,6 +356,10 @@ def test_fault(
     # the history and the cache hold nothing a fault-free run would not write
     for upid, payload in outcome.cache.items():
         assert_same_or_other_key(baseline.cache[upid], payload)
+    for vmid, payload in outcome.configs.items():  # guest configurations: only what was read
+        assert baseline.configs[vmid] == payload
+    if family.name == "guest configuration":
+        assert 100 not in outcome.configs and len(outcome.configs) == len(baseline.configs) - 1
     if outcome.cache != baseline.cache or family.name in FEEDS_CACHE:
         again = run(sims, db, tmp_path / "out", monkeypatch)
         assert again.verdicts() == before
@@ -402,3 +408,48 @@ def assert_same_or_other_key(baseline: str, payload: str) -> None:
         theirs.status,
         theirs.lines,
     )
+
+
+SEVERITY_WORDS = {
+    "en": {"critical": "critical", "warning": "warning", "info": "info"},
+    "fr": {"critique": "critical", "avertissement": "warning", "info": "info"},
+}
+YES = {"en": ("yes", "no"), "fr": ("oui", "non")}
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def doc_rows(lang: str) -> list[tuple[str, str, set[str], set[str], bool]]:
+    """(server, endpoint, codes, severities, exit 3) of each row of the fault table."""
+    text = (DOCS / lang / "troubleshooting.md").read_text(encoding="utf-8")
+    table = text.split("<!-- fault-table")[1].split("<!-- /fault-table -->")[0]
+    rows = []
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 5 or not cells[0].startswith(("PVE `", "PBS `")):
+            continue
+        server, endpoint = cells[0].split(" ", 1)
+        codes = set(re.findall(r"`([a-z_]+)`", cells[1]))
+        severities = {SEVERITY_WORDS[lang][w.strip()] for w in cells[2].split(",")}
+        assert cells[3] in YES[lang], cells[3]
+        rows.append(
+            (server.lower(), endpoint.strip("`"), codes, severities, cells[3] == YES[lang][0])
+        )
+    return rows
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_troubleshooting_table_matches_the_suite(lang: str) -> None:
+    """docs/*/troubleshooting.md says, per endpoint, what this suite asserts: the anomaly codes
+    and severities of a failure (an unusable answer: `unexpected_response`, same severity),
+    and whether the verdicts become unknown (exit 3)."""
+    expected = [
+        (
+            f.server,
+            f.endpoint,
+            {code for code, _ in f.codes()},
+            {severity for _, severity in f.codes()},
+            f.unknown,
+        )
+        for f in FAMILIES
+    ]
+    assert doc_rows(lang) == expected

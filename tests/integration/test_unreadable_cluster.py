@@ -17,7 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import jsonschema  # type: ignore[import-untyped, unused-ignore]
 import pytest
+from referencing import Registry, Resource
+
+from pve_backup_report.report.render_json import load_coverage_schema, load_schema
 
 from .conftest import Result, Sim
 from .scenario_small import scenario
@@ -73,6 +77,13 @@ def test_main_job_says_unknown_everywhere(
         assert "Status UNKNOWN — the cluster could not be read: " + CAUSE in text
         assert "Nothing needs attention" not in text
     assert data["unknown_cause"].startswith(CAUSE) and reason in data["unknown_cause"]
+    assert data["summary"]["not_covered"] is None and data["summary"]["guests_total"] is None
+    validator = jsonschema.Draft202012Validator(load_schema())
+    assert [e.message for e in validator.iter_errors(data)] == []
+    # unknown is not zero: no count is shown as a figure
+    assert "0 not covered" not in result.out and "Guests: unknown" in result.out
+    assert "| Not covered (incl. disabled job only) | unknown |" in md
+    assert '<span class="n"><span class="ns" style="font-size:.5em">unknown</span>' in html
     assert "Exit status: UNKNOWN" in result.out
 
 
@@ -96,6 +107,13 @@ def test_every_mode_names_the_cause_on_stderr(mode: list[str], start_sim: Start,
     assert result.code == 3
     lines = _error_lines(result.err)
     assert len(lines) == 1 and CAUSE in lines[0] and reason in lines[0]
+    if mode[0] == "--dump-coverage":
+        data = json.loads(result.out)
+        assert data["unknown_cause"].startswith(CAUSE) and data["summary"] is None
+        report = load_schema()
+        registry = Registry().with_resource(report["$id"], Resource.from_contents(report))
+        validator = jsonschema.Draft202012Validator(load_coverage_schema(), registry=registry)
+        assert [e.message for e in validator.iter_errors(data)] == []
 
 
 def test_default_formats_pdf_cover_says_unknown(start_sim: Start, cli: Cli, tmp_path: Path) -> None:
@@ -111,6 +129,7 @@ def test_default_formats_pdf_cover_says_unknown(start_sim: Start, cli: Cli, tmp_
     first_page = "".join(text.split("\f")[0].split())
     expected = "Status UNKNOWN — the cluster could not be read: " + CAUSE + "HTTP 401"
     assert "".join(expected.split()) in first_page
+    assert "Guestsunknown" in first_page and "Guests0" not in first_page
     assert "Nothing needs attention" not in " ".join(text.split())
 
 
@@ -120,7 +139,7 @@ def test_e_mail_subject_says_unknown(start_sim: Start, cli: Cli, tmp_path: Path)
     received: list[bytes] = []
 
     class Sink:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
             received.append(envelope.original_content)
             return "250 OK"
 
@@ -144,5 +163,9 @@ def test_e_mail_subject_says_unknown(start_sim: Start, cli: Cli, tmp_path: Path)
     assert str(message["Subject"]).startswith(
         "[PVE backup] 127.0.0.1: UNKNOWN — " + CAUSE + "HTTP 401"
     )
-    body = message.get_body(("plain",))
-    assert body is not None and "Nothing needs attention" not in body.get_content()
+    for kind in ("plain", "html"):
+        body = message.get_body((kind,))
+        assert body is not None
+        content = body.get_content()
+        assert "Nothing needs attention" not in content
+        assert "Status UNKNOWN — the cluster could not be read: " + CAUSE in content

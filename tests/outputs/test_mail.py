@@ -50,7 +50,7 @@ class Sink:
     received: list[dict[str, Any]] = field(default_factory=list)
 
     async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+        self, _server: Any, _session: Any, envelope: Any, address: str, _options: list[str]
     ) -> str:
         if address in self.refuse_rcpt:
             return "550 5.1.1 no such user"
@@ -73,7 +73,7 @@ class Sink:
 
 
 def authenticator(
-    server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    _server: Any, _session: Any, _envelope: Any, _mechanism: str, auth_data: Any
 ) -> AuthResult:
     ok = (
         isinstance(auth_data, LoginPassword)

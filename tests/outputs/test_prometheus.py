@@ -14,9 +14,9 @@ import pytest
 
 from pve_backup_report.model import GuestPbs, PbsSnapshot
 from pve_backup_report.outputs.prometheus import (
-    escape_label_value,
-    format_value,
+    ClusterRun,
     prometheus_text,
+    safe_label_value,
     write_textfile,
 )
 
@@ -131,7 +131,7 @@ def test_hostile_label_values_are_escaped() -> None:
     line = next(
         x
         for x in text.splitlines()
-        if x.startswith('pve_backup_report_guest_info{cluster="cluster1",vmid="104"')
+        if x.startswith("pve_backup_report_guest_info{") and 'vmid="104"' in x
     )
     assert 'name="evil\\"name\\\\with\\nnewline|pipe {x=\\"1\\"}"' in line
     data = samples(text)
@@ -141,24 +141,15 @@ def test_hostile_label_values_are_escaped() -> None:
     )
 
 
-def test_escape_helper_and_surrogates() -> None:
-    assert escape_label_value('a\\b"c\nd') == 'a\\\\b\\"c\\nd'
-    assert escape_label_value("x\udcffy") == "x?y"  # lone surrogate from JSON cannot be encoded
+def test_surrogates_become_question_marks() -> None:
+    assert safe_label_value("x\udcffy") == "x?y"  # lone surrogate from JSON cannot be encoded
     r = report()
     r = replace(
         r, guests=(replace(r.guest(100), name="x\udcffy"),), cluster=replace(r.cluster, name='c"1')
     )
     text = prometheus_text(r, 1, 1)
     text.encode("utf-8")  # encodable
-    assert 'cluster="c\\"1",vmid="100",name="x?y"' in text
-
-
-def test_format_value() -> None:
-    assert format_value(3) == "3"
-    assert format_value(1764140400.0) == "1764140400"
-    assert format_value(0.25) == "0.25"
-    assert format_value(float("nan")) == "NaN"
-    assert format_value(float("inf")) == "+Inf"
+    assert 'pve_backup_report_guest_info{cluster="c\\"1",name="x?y",' in text
 
 
 def test_cluster_without_name_uses_api_host() -> None:
@@ -209,11 +200,15 @@ def test_parses_with_prometheus_client() -> None:
     assert families["pve_backup_report_run_duration_seconds"].samples[0].value == 2.5
 
 
+def _runs() -> list[ClusterRun]:
+    return [ClusterRun(report(), 1.5, 7)]
+
+
 def test_write_textfile_is_atomic_and_readable(tmp_path: Path) -> None:
     target = tmp_path / "pve_backup_report.prom"
     target.write_text("old\n")
-    write_textfile(target, "new 1\n")
-    assert target.read_text() == "new 1\n"
+    write_textfile(target, _runs())
+    assert target.read_text() == prometheus_text(report(), 1.5, 7)
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
     assert os.listdir(tmp_path) == ["pve_backup_report.prom"]
 
@@ -224,16 +219,17 @@ def test_write_textfile_failure_keeps_old_file(
     target = tmp_path / "x.prom"
     target.write_text("old\n")
 
-    def boom(src: object, dst: object) -> None:
+    def boom(*_paths: object) -> None:
         raise OSError(28, "No space left on device")
 
+    monkeypatch.setattr(os, "rename", boom)
     monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(OSError, match="No space"):
-        write_textfile(target, "new\n")
+        write_textfile(target, _runs())
     assert target.read_text() == "old\n"
     assert os.listdir(tmp_path) == ["x.prom"]
 
 
 def test_write_textfile_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(OSError):
-        write_textfile(tmp_path / "missing" / "x.prom", "a 1\n")
+        write_textfile(tmp_path / "missing" / "x.prom", _runs())

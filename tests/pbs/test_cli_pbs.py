@@ -15,6 +15,7 @@ from pathlib import Path
 
 import jsonschema  # type: ignore[import-untyped, unused-ignore]
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from referencing import Registry, Resource
 
 from pve_backup_report.cli import main
@@ -25,7 +26,13 @@ from .scenario_pbs import scenario
 
 
 def run(
-    sims: Sims, args: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **extra: str
+    sims: Sims,
+    args: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    *,
+    pbs: bool = True,
+    **extra: str,
 ) -> tuple[int, str, str]:
     """The CLI with the PVE_* and PBS01_* variables a user would set (nothing else)."""
     for name in list(os.environ):
@@ -39,7 +46,7 @@ def run(
         "PVE_CA_BUNDLE": str(sims.ca_path),
         "PVE_TIMEOUT": "5",
         "REPORT_HISTORY_DB": str(tmp_path / "history.sqlite3"),
-        **sims.pbs_env(),
+        **(sims.pbs_env() if pbs else {}),
         **extra,
     }
     for key, value in env.items():
@@ -94,3 +101,44 @@ def test_coverage_schema_refuses_output_without_evidence(
     errors = list(_validator(load_coverage_schema()).iter_errors(data))
     assert any("pbs_orphans" in e.message for e in errors)
     assert sum(1 for e in errors if e.message == "None is not of type 'integer'") == 2 * 4
+
+
+def test_hidden_backup_content_is_absent_from_prometheus_not_zero(
+    start: Callable[..., Sims], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No PBS credentials and a token without Datastore.Allocate: PVE hides every backup
+    volume (an empty 200), so the number of snapshots is unknown — no series, never 0."""
+    data = scenario()
+    data["token"]["acl"] = [{"path": "/", "roles": ["PVEAuditor"]}]
+    sims = start(data, with_pbs=False)
+    args = ["--format", "prometheus", "--output-dir", "-", "--no-history"]
+    _, out, _ = run(sims, args, monkeypatch, tmp_path, pbs=False)
+    names = {s.name for f in text_string_to_metric_families(out) for s in f.samples}
+    assert "pve_backup_report_guest_info" in names
+    assert "pve_backup_report_guest_pbs_snapshots" not in names
+
+
+def test_main_job_with_pbs_variables_reports_the_backup_server(
+    start: Callable[..., Sims], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The main job as a user runs it: report JSON and Prometheus both carry the PBS view
+    (100: 2 snapshots where its job writes, latest verified ok; 102: no snapshot)."""
+    sims = start(scenario())
+    out_dir = tmp_path / "out"
+    args = ["--format", "json,prometheus", "--output-dir", str(out_dir)]
+    code, _, err = run(sims, args, monkeypatch, tmp_path)
+    assert code == 2, err
+    (path,) = out_dir.glob("*.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["pbs_collected"] is True
+    assert [s["name"] for s in data["pbs_servers"]] == ["pbs1"]
+    guests = {g["vmid"]: g for g in data["guests"]}
+    assert "pbs_no_snapshot" in guests[102]["attention"]["reasons"]
+    prom = (out_dir / "pve-backup-report.prom").read_text(encoding="utf-8")
+    snapshots = {
+        s.labels["vmid"]: s.value
+        for f in text_string_to_metric_families(prom)
+        for s in f.samples
+        if s.name == "pve_backup_report_guest_pbs_snapshots"
+    }
+    assert snapshots["100"] == 2

@@ -32,6 +32,23 @@ def test_check_probes_and_counts(start: Callable[..., Sims]) -> None:
     ]
 
 
+def test_check_fails_a_probe_answering_the_wrong_type(start: Callable[..., Sims]) -> None:
+    from pve_backup_report.simulator.faults import Fault
+
+    sims = start(scenario())
+    assert sims.pbs is not None
+    sims.pbs.faults.add(Fault(route="^/admin/prune$", kind="wrong_type"))
+    sims.pbs.faults.add(Fault(route="^/access/permissions$", kind="wrong_type"))
+    settings, _ = load_pbs_settings(sims.pbs_env())
+    failed = {
+        r.probe.name: r.error for r in asyncio.run(check_pbs(settings, timeout=5)) if not r.ok
+    }
+    assert failed == {
+        "PBS pbs1: prune jobs": "unexpected response: string where a list was expected",
+        "PBS pbs1: token permissions": "unexpected response: list where an object was expected",
+    }
+
+
 def test_check_unreachable_and_bad_token(start: Callable[..., Sims]) -> None:
     sims = start(scenario())
     env = {**sims.pbs_env(PBS01_API_URL=f"https://127.0.0.1:{_free_port()}")}

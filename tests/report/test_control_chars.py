@@ -17,7 +17,7 @@ import pytest
 
 from pve_backup_report.collect.parse import as_str, split_list, split_tags
 from pve_backup_report.outputs.nagios import nagios_output, parse_thresholds
-from pve_backup_report.outputs.prometheus import escape_label_value, prometheus_text
+from pve_backup_report.outputs.prometheus import prometheus_text, safe_label_value
 from pve_backup_report.report.model import Report
 from pve_backup_report.report.render_csv import render_csv
 from pve_backup_report.report.render_html import render_html
@@ -48,8 +48,13 @@ def _hostile_report() -> Report:
         else g
         for g in report.guests
     )
-    cluster = replace(report.cluster, name="clu\x00ster\x1b")
+    cluster = replace(report.cluster, name="clu\x00ster\x1b", label="clu\x00ster\x1b")
     return replace(report, guests=guests, cluster=cluster)
+
+
+def _named(name: str) -> Report:
+    report = build()
+    return replace(report, guests=tuple(replace(g, name=name) for g in report.guests[:1]))
 
 
 def test_strip_controls_keeps_only_what_is_asked() -> None:
@@ -104,7 +109,9 @@ def test_csv_cell_keeps_the_name_readable() -> None:
 
 
 def test_prometheus_label_and_terminal_text() -> None:
-    assert escape_label_value('a\x00"b\x1b\n') == 'a\\"b\\n'  # newline: escaped
+    # control characters removed, the newline kept for the library to escape
+    assert safe_label_value('a\x00"b\x1b\n') == 'a"b\n'
+    assert 'name="a\\"b\\n"' in prometheus_text(_named('a\x00"b\x1b\n'), 1.0, 1)
     assert visible("a\x1b[31mb\u202ec") == "a[31mb\\u202ec"
     assert visible("x\ny") == "x y"
 

@@ -118,6 +118,8 @@ def test_markdown(lang: str) -> None:
 def test_markdown_cell() -> None:
     assert cell("a|b\nc") == "a\\|b c"
     assert cell("# title") == "\\# title"
+    # a cluster named by its IP must not read as a list nor keep a stray backslash
+    assert cell("127.0.0.1") == "127\\.0.0.1" and cell("3) x") == "3\\) x"
     assert cell("[x](javascript:y)") == "\\[x\\](javascript:y)"
 
 

@@ -15,7 +15,7 @@ from pve_backup_report.report.write import ReportWriteError, base_name, write_re
 from .scenario import build
 
 
-def _no_pdf(report: object) -> bytes:
+def _no_pdf(_report: object) -> bytes:
     raise PdfUnavailableError("PDF output needs WeasyPrint: pip install 'pve-backup-report[pdf]'")
 
 
@@ -24,7 +24,7 @@ def test_names_and_contents(tmp_path: Path) -> None:
     paths = write_reports(build(), ["html", "json", "csv", "md"], tmp_path / "reports", out)
     stem = "pve-backup-report_acme_20261126-093000"
     assert [p.name for p in paths] == [f"{stem}.{ext}" for ext in ("html", "json", "csv", "md")]
-    assert json.loads(paths[1].read_text(encoding="utf-8"))["schema_version"] == "1.3"
+    assert json.loads(paths[1].read_text(encoding="utf-8"))["schema_version"] == "1.4"
     assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == sorted(
         p.name for p in paths
     )  # no temporary file left behind
@@ -35,9 +35,9 @@ def test_cluster_name_is_sanitised() -> None:
     from dataclasses import replace
 
     report = build()
-    odd = replace(report, cluster=replace(report.cluster, name="../a b/<c>"))
+    odd = replace(report, cluster=replace(report.cluster, name="../a b/<c>", label="../a b/<c>"))
     assert base_name(odd) == "pve-backup-report_a-b-c_20261126-093000"
-    none = replace(report, cluster=replace(report.cluster, name=None))
+    none = replace(report, cluster=replace(report.cluster, name=None, label=""))
     assert base_name(none).startswith("pve-backup-report_cluster_")
 
 
@@ -58,7 +58,7 @@ def test_failed_write_keeps_previous_file(tmp_path: Path, monkeypatch: pytest.Mo
     target = tmp_path / "r.json"
     target.write_text("old", encoding="utf-8")
 
-    def boom(fd: int) -> None:
+    def boom(_fd: int) -> None:
         raise OSError("disk full")
 
     monkeypatch.setattr("os.fsync", boom)

@@ -199,6 +199,25 @@ def test_fault_reset(sim: Factory) -> None:
     assert client.get("/version").status_code == 200
 
 
+def test_fault_wrong_type(sim: Factory) -> None:
+    server, client = sim()
+    server.faults.add(Fault(route="^/storage$", kind="wrong_type", message="oops"))
+    server.faults.add(Fault(route="^/version$", kind="wrong_type", message="oops"))
+    assert client.get("/storage").json() == {"data": "oops"}  # a list became a string
+    assert client.get("/version").json() == {"data": ["oops"]}  # an object became a list
+    # an error passes unchanged
+    server.faults.add(Fault(route="^/nodes/pve9/tasks$", kind="wrong_type"))
+    assert client.get("/nodes/pve9/tasks").status_code == 500
+
+
+def test_fault_truncated_body(sim: Factory) -> None:
+    server, client = sim()
+    server.faults.add(Fault(route="^/storage$", kind="truncated", times=1))
+    with pytest.raises(httpx2.RemoteProtocolError):
+        client.get("/storage")
+    assert client.get("/storage").status_code == 200  # next request: a new connection
+
+
 def test_faults_from_scenario(sim: Factory) -> None:
     scenario = base_scenario()
     scenario["faults"] = [

@@ -124,3 +124,13 @@ def test_standalone_node_has_no_cluster_name_and_no_anomaly() -> None:
     inv = collect("/cluster/status", [{"type": "node", "name": "pve1"}])
     assert inv.cluster_name is None
     assert not [a for a in inv.anomalies if a.details.get("endpoint") == "/cluster/status"]
+
+
+def test_unreadable_node_list_still_reads_the_guests_nodes() -> None:
+    """Unknown is not offline: with `/nodes` unreadable, the nodes the guest list names are
+    still asked for configs (and tasks), marked "unlisted"."""
+    inv = collect("/nodes", "simulated failure")
+    assert "nodes" in inv.unreadable
+    assert [(n.name, n.status) for n in inv.nodes] == [("pve1", "unlisted")]
+    assert inv.guests[0].config_collected
+    assert not [a for a in inv.anomalies if a.code == "node_offline"]

@@ -125,3 +125,35 @@ def test_apply_freshness_sets_next_run_and_reports_stale_guests() -> None:
     assert out[102].freshness is not None and out[102].freshness.status == "not_applicable"
     assert out[102].next_run is None  # its only job is disabled
     assert [(a.code, a.details["vmid"]) for a in anomalies] == [("backup_stale", 101)]
+
+
+def test_no_success_in_an_incomplete_history_is_unknown_not_no_success() -> None:
+    """Issue 11: a success may hide in a task whose log could not be read, or on a node whose
+    task list could not be read: no critical "no success" then."""
+    undetermined = BackupAttempt("undetermined", started_at=NOW - timedelta(hours=3))
+    g, schedules = guest(100), {"daily": "21:00"}
+    f = guest_freshness(
+        g, GuestEvidence(100, latest_backup=undetermined), Verdict.COVERED, ["daily"], schedules,
+        UTC_ZONE, NOW,
+    )  # fmt: skip
+    assert (f.status, f.max_age_hours) == ("unknown", 30)
+    f = guest_freshness(
+        g, GuestEvidence(100), Verdict.COVERED, ["daily"], schedules, UTC_ZONE, NOW,
+        history_incomplete=True,
+    )  # fmt: skip
+    assert f.status == "unknown"
+    # an older success still counts: fresh/stale are judged from it, as before
+    ok = BackupAttempt("success", started_at=NOW - timedelta(hours=40))
+    f = guest_freshness(
+        g, GuestEvidence(100, latest_backup=undetermined, last_success=ok), Verdict.COVERED,
+        ["daily"], schedules, UTC_ZONE, NOW, history_incomplete=True,
+    )  # fmt: skip
+    assert f.status == "stale"
+    # apply_freshness: a guest on a node whose task list failed gets no backup_no_success
+    inv = inventory([guest(100), guest(101, "pve2")], [job("daily", vmid="100,101")])
+    out, anomalies = apply_freshness(
+        {}, inv, compute_coverage(inv), {}, NOW, unread_nodes=frozenset({"pve2"})
+    )
+    assert out[100].freshness is not None and out[100].freshness.status == "no_success"
+    assert out[101].freshness is not None and out[101].freshness.status == "unknown"
+    assert [(a.code, a.details["vmid"]) for a in anomalies] == [("backup_no_success", 100)]

@@ -46,3 +46,16 @@ def test_unknown_settings_in_file_and_environment() -> None:
         "PBS1_API_URL (in the environment): unknown setting, ignored; did you mean PBS01_API_URL?",
         "REPORT_LANG (in the environment): unknown setting, ignored; did you mean REPORT_LANGUAGE?",
     ]
+
+
+def test_every_variable_the_code_reads_is_known() -> None:
+    """A setting read somewhere but missing from the known names would be warned about as a
+    typo: the mail settings are read by name in outputs/mail.py."""
+    import inspect
+    import re
+
+    from pve_backup_report.config_pbs import known_settings
+    from pve_backup_report.outputs import mail
+
+    read = set(re.findall(r'_get\(env, "([A-Z_]+)"\)', inspect.getsource(mail)))
+    assert read and read <= known_settings()

@@ -18,8 +18,10 @@ Threshold, first rule that applies wins:
 Tag and pool overrides apply to every guest (the operator named them); the global value and
 schedules only to guests selected by at least one enabled job. Guests opted out, or selected
 by no enabled job, are ``not_applicable``. A guest with a threshold and no success in the
-inspected history is ``no_success``. The age is measured from the *start* of the last success
-(the snapshot's point in time), not its end.
+inspected history is ``no_success``, or ``unknown`` when that history is incomplete for it (its
+latest attempt is ``undetermined`` — a task log that could not be read or was cut — or its
+node is offline or its task list could not be read): unknown is not "no success". The age is
+measured from the *start* of the last success (the snapshot's point in time), not its end.
 
 ``next_run`` is the earliest next run, after ``now``, among the enabled jobs selecting the guest.
 """
@@ -135,8 +137,10 @@ def guest_freshness(
     global_max_age_hours: float | None = None,
     tag_max_age: Mapping[str, float] | None = None,
     pool_max_age: Mapping[str, float] | None = None,
+    history_incomplete: bool = False,
 ) -> Freshness:
-    """The freshness verdict of one guest, with its threshold explained in words."""
+    """The freshness verdict of one guest, with its threshold explained in words.
+    ``history_incomplete``: the guest's node's task list could not be read."""
     if verdict is Verdict.OPTED_OUT:
         return Freshness("not_applicable", None, "none", "Opted out of backups: no threshold.")
     scheduled = bool(enabled_jobs)
@@ -160,6 +164,15 @@ def guest_freshness(
         )
     success = evidence.last_success
     when = success.started_at or success.ended_at if success is not None else None
+    latest = evidence.latest_backup
+    if when is None and (history_incomplete or (latest and latest.result == "undetermined")):
+        return Freshness(
+            "unknown",
+            max_age,
+            source,
+            "No success found, but the task history that could hold one was not fully readable "
+            f"(see the anomalies); threshold {words}.",
+        )
     if when is None:
         return Freshness(
             "no_success",
@@ -188,8 +201,10 @@ def apply_freshness(
     global_max_age_hours: float | None = None,
     tag_max_age: Mapping[str, float] | None = None,
     pool_max_age: Mapping[str, float] | None = None,
+    unread_nodes: frozenset[str] = frozenset(),
 ) -> tuple[dict[int, GuestEvidence], list[Anomaly]]:
-    """Fill ``freshness`` and ``next_run`` of every guest; stale guests become anomalies."""
+    """Fill ``freshness`` and ``next_run`` of every guest; stale guests become anomalies.
+    ``unread_nodes``: online nodes whose task list could not be read."""
     schedules = {j.job_id: j.schedule for j in inventory.jobs or ()}
     out: dict[int, GuestEvidence] = {}
     anomalies: list[Anomaly] = []
@@ -209,6 +224,7 @@ def apply_freshness(
             global_max_age_hours,
             tag_max_age,
             pool_max_age,
+            guest.node in unread_nodes,
         )
         out[guest.vmid] = replace(
             ev, freshness=fresh, next_run=_next_run(enabled, schedules, tz, now)

@@ -102,7 +102,7 @@ def check_jobs(
                     )
                 )
         if job.node is not None:
-            if node_names and job.node not in node_names:
+            if node_names and job.node not in node_names and "nodes" not in inventory.unreadable:
                 out.append(
                     _anomaly(
                         Severity.CRITICAL,

@@ -33,7 +33,7 @@ from ..model import (
     Severity,
 )
 from .coverage import CoverageResult, Verdict
-from .pbs_guests import GuestDetail, Key, covers
+from .pbs_guests import GuestDetail, Key, covers, locations_by_guest
 from .pbs_match import Location
 
 ARCHIVE_RE = re.compile(r"(vm|ct)/(\d+)/(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")
@@ -206,6 +206,7 @@ def reconcile(
 ) -> list[Anomaly]:
     """A task log says a backup succeeded, but its snapshot is not on the server."""
     out: list[Anomaly] = []
+    where = locations_by_guest(index)
     for vmid, ev in sorted((evidence or {}).items()):
         success = ev.last_success
         if success is None or success.storage is None or success.storage not in locations:
@@ -223,11 +224,12 @@ def reconcile(
             high = (success.ended_at or success.started_at) + MATCH_WINDOW
         else:
             continue
+        bid = str(vmid)
         found = [
-            (key[0], s)
-            for key, snaps in index.items()
-            if key[1] in kinds and key[2] == str(vmid)
-            for s in snaps
+            (at, s)
+            for kind in kinds
+            for at in where.get((kind, bid), ())
+            for s in index[(at, kind, bid)]
             if low <= s.backup_time <= high
         ]
         if any(where == loc for where, _ in found):

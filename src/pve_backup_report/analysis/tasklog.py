@@ -542,7 +542,7 @@ def _tz_localizer(tz: tzinfo) -> _Localize:
 
 
 def _offset_localizer(offset_s: int) -> _Localize:
-    def conv(naive: datetime, hint: datetime | None) -> datetime | None:
+    def conv(naive: datetime, _hint: datetime | None) -> datetime | None:  # fixed offset: no fold
         try:
             return (naive - timedelta(seconds=offset_s)).replace(tzinfo=UTC)
         except (ValueError, OverflowError):

@@ -28,6 +28,7 @@ from .progress import Progress
 
 if TYPE_CHECKING:  # `--check-api` must not import the report model (start-up time)
     from ..outputs.mail import MailSettings
+    from ..outputs.prometheus import ClusterRun
     from ..report.model import Report
 
 SUBCOMMANDS = ("demo", "simulate", "schedule", "history")
@@ -149,19 +150,33 @@ def run(
     clock = time.monotonic()
     report = modes.make_report(run_data, settings, lang, now, history=history)
     log.info("phase report: %.2f s", time.monotonic() - clock)
-    if args.dump_coverage:
-        return modes.dump_coverage(args, run_data, report, out)
-    if args.dump_report_data:
-        return modes.dump_report_data(run_data, report, out)
+    if args.dump_coverage or args.dump_report_data:
+        if args.dump_coverage:
+            code = modes.dump_coverage(args, run_data, report, out)
+        else:
+            code = modes.dump_report_data(run_data, report, out)
+        if outcomes is not None:
+            outcomes.append(ClusterOutcome(str(env_file or ".env"), report, code))
+        return code
+    metrics: list[ClusterRun] | None = [] if outcomes is not None else None
     if args.check:
         code = modes.nagios(args, run_data, report, out)
         if args.format:
-            _, write_status = modes.write_outputs(args, run_data, report, out)
+            failures: list[str] = []
+            _, write_status = modes.write_outputs(
+                args, run_data, report, out, failures, prometheus_runs=metrics
+            )
             code = max(code, int(write_status))
+            for line in failures:  # long output: whoever is on call sees why it is UNKNOWN
+                out.write(f"UNKNOWN: {line}\n")
+        if outcomes is not None:
+            outcomes.append(
+                ClusterOutcome(str(env_file or ".env"), report, code, [], metrics or [])
+            )
         return code
     status = modes.run_status(run_data, report)
     clock = time.monotonic()
-    paths, write_status = modes.write_outputs(args, run_data, report, out)
+    paths, write_status = modes.write_outputs(args, run_data, report, out, prometheus_runs=metrics)
     log.info("phase outputs: %.2f s", time.monotonic() - clock)
     status = max(status, write_status)
     if args.send_mail and mail is not None:
@@ -171,7 +186,9 @@ def run(
 
         record(settings, report, int(status), run_data.started_at)
     if outcomes is not None:
-        outcomes.append(ClusterOutcome(str(env_file or ".env"), report, int(status), paths))
+        outcomes.append(
+            ClusterOutcome(str(env_file or ".env"), report, int(status), paths, metrics or [])
+        )
     return int(status)
 
 
@@ -276,17 +293,23 @@ def run_one(
     """Load one cluster's settings and run the selected mode. An expected failure ends this
     cluster with exit 3 (the next cluster of a multi-cluster run still runs)."""
     try:
+        # misspelt names first: `PVE_HOSTNAME` explains the `PVE_HOST: required` that follows
+        _announce(_unknown_settings(env_file))
         settings = load_settings(env_file, file_wins=file_wins)
         env = pbs_environment(env_file, file_wins=file_wins)
         pbs, warnings = load_pbs_settings(env)
         mail = mail_settings(env) if args.send_mail else None
-        for warning in [*_unknown_settings(env_file), *warnings]:
-            if warning not in _ANNOUNCED:  # several clusters share one environment: once
-                _ANNOUNCED.add(warning)
-                log.warning("%s", warning)
+        _announce(warnings)
         return run(args, settings, out, err, pbs, env_file=env_file, outcomes=outcomes, mail=mail)
     except ReportError as error:  # ApiError: only if a layer forgot to make it an anomaly
         return _fail(error.line(), args.check, out)
+
+
+def _announce(warnings: list[str]) -> None:
+    for warning in warnings:
+        if warning not in _ANNOUNCED:  # several clusters share one environment: once
+            _ANNOUNCED.add(warning)
+            log.warning("%s", warning)
 
 
 def _unknown_settings(env_file: Path | None) -> list[str]:
@@ -307,7 +330,7 @@ def _subcommand(name: str, argv: list[str], out: IO[str], err: IO[str]) -> int:
     if name == "history":
         from .history_cmd import run_history
 
-        return run_history(argv, out, err)
+        return run_history(argv, out)
     from ..demo import run_subcommand
 
     return run_subcommand(name, argv, out, err)

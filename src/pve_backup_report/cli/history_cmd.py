@@ -17,6 +17,7 @@ from ..history.store import (
     RunRecord,
     default_history_path,
 )
+from ..outputs.nagios import cluster_label
 from ..report.history_records import anomaly_records, guest_records, run_summary, stored_counts
 from ..report.history_view import GRID_DAYS, TREND_RUNS, HistorySource
 from ..report.model import Report
@@ -56,7 +57,7 @@ def record(settings: Settings, report: Report, exit_code: int, started_at: datet
     anomalies = anomaly_records(report)
     summary = run_summary(report)
     run = RunRecord(
-        cluster=report.cluster.name or report.cluster.api_url,
+        cluster=cluster_label(report),  # the identity, not the host that answered
         started_at=started_at,
         finished_at=datetime.now().astimezone(),
         tool_version=report.tool_version,
@@ -128,7 +129,7 @@ def _count(counts: dict[str, object], key: str) -> str:
     return "-" if value is None else str(value)
 
 
-def run_history(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
+def run_history(argv: Sequence[str], out: IO[str]) -> int:
     parser = OneLineArgumentParser(prog="pve-backup-report history")
     parser.add_argument("--env-file", type=Path)
     parser.add_argument("--limit", type=int, default=30)

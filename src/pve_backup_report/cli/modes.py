@@ -16,8 +16,8 @@ from ..diagnostics.inventory_view import inventory_json, render_inventory
 from ..diagnostics.pbs_view import pbs_inventory_json, render_pbs_inventory
 from ..errors import ReportError, one_line
 from ..exit_status import ExitStatus, from_anomalies
-from ..outputs.nagios import nagios_output, parse_thresholds
-from ..outputs.prometheus import prometheus_text, write_textfile
+from ..outputs.nagios import cluster_label, nagios_output, parse_thresholds
+from ..outputs.prometheus import ClusterRun, exposition, write_textfile
 from ..report.build import build_report
 from ..report.history_records import with_history
 from ..report.i18n import Translator
@@ -101,7 +101,7 @@ def make_report(
     if history and not run.verdicts_unknown:
         from .history_cmd import load_history
 
-        cluster = report.cluster.name or report.cluster.api_url
+        cluster = cluster_label(report)
         source = load_history(settings, cluster, report.generated_at)
         if source is not None:
             report = with_history(report, source)
@@ -125,6 +125,7 @@ def dump_coverage(args: argparse.Namespace, run: RunData, report: Report, out: I
             [to_jsonable(o) for o in report.pbs_orphans],
             evidence_collected=report.evidence_collected,
             pbs_collected=report.pbs_collected,
+            unknown_cause=report.unknown_cause,
         )
         out.write(json.dumps(strip_controls_deep(data), indent=2, ensure_ascii=False) + "\n")
     else:
@@ -154,12 +155,45 @@ def nagios(args: argparse.Namespace, run: RunData, report: Report, out: IO[str])
     return code
 
 
+def write_prometheus(
+    runs: list[ClusterRun], output_dir: Path, out: IO[str], failed: list[str] | None = None
+) -> tuple[list[Path], ExitStatus]:
+    """One exposition for every cluster of the run: to stdout for `--output-dir -`, else the
+    atomic textfile `pve-backup-report.prom` (never a directory named `-`). A file that
+    cannot be written is an error line and status UNKNOWN, like every output."""
+    if str(output_dir) == "-":
+        out.write(exposition(runs))
+        return [], ExitStatus.OK
+    target = output_dir / PROMETHEUS_FILE
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        write_textfile(target, runs)
+    except OSError as error:  # error.filename may be the temporary file: name the real one
+        line = f"prometheus: {OutputError(target, error).line()}"
+        log.error("%s", line)
+        if failed is not None:
+            failed.append(line)
+        return [], ExitStatus.UNKNOWN
+    return [target], ExitStatus.OK
+
+
 def write_outputs(
-    args: argparse.Namespace, run: RunData, report: Report, out: IO[str]
+    args: argparse.Namespace,
+    run: RunData,
+    report: Report,
+    out: IO[str],
+    failures: list[str] | None = None,
+    *,
+    prometheus_runs: list[ClusterRun] | None = None,
 ) -> tuple[list[Path], ExitStatus]:
     """Write every requested output, each on its own. One that cannot be written is an
-    error line and makes the status UNKNOWN (3): the tool could not do its job, which is
-    not a finding about backups (1/2) and must fail the systemd unit and alert cron."""
+    error line (also appended to `failures`) and makes the status UNKNOWN (3): the tool
+    could not do its job, which is not a finding about backups (1/2) and must fail the
+    systemd unit and alert cron.
+
+    `prometheus_runs`: several clusters — this cluster's metrics are added there and the
+    caller writes one exposition for all of them."""
+    failed: list[str] = [] if failures is None else failures
     to_stdout = str(args.output_dir) == "-"
     formats = list(args.format or (["html"] if to_stdout else ["pdf", "html"]))
     if args.generate_pdf and "pdf" not in formats:
@@ -169,20 +203,18 @@ def write_outputs(
     output_dir = Path(args.output_dir)
     if "prometheus" in formats:
         formats.remove("prometheus")
-        target = output_dir / PROMETHEUS_FILE
-        try:
-            output_dir.mkdir(parents=True, exist_ok=True)
-            write_textfile(target, prometheus_text(report, run.duration_s, run.requests))
-            paths.append(target)
-        except OSError as error:  # error.filename may be the temporary file: name the real one
-            log.error("prometheus: %s", OutputError(target, error).line())
-            status = ExitStatus.UNKNOWN
+        this = ClusterRun(report, run.duration_s, run.requests)
+        if prometheus_runs is not None:
+            prometheus_runs.append(this)
+        else:
+            paths, status = write_prometheus([this], output_dir, out, failed)
     if formats:
         errors: dict[str, Exception] = {}
         paths += write_reports(report, formats, output_dir, out, errors=errors)
         for fmt, problem in errors.items():
             text = problem.line() if isinstance(problem, ReportError) else one_line(problem)
-            log.error("%s: %s", fmt, text)
+            failed.append(f"{fmt}: {text}")
+            log.error("%s", failed[-1])
             status = ExitStatus.UNKNOWN
     for path in paths:
         if str(path) != "-":

@@ -3,12 +3,15 @@
 Each file describes one cluster (its values win over the process environment, which only
 fills gaps such as SMTP settings). Every cluster gets its own report files — their names carry
 the cluster name — and the run ends with a combined summary (printed, and written as JSON and
-Markdown next to the reports). The exit code is the worst of all clusters.
+Markdown next to the reports), one Prometheus file with every cluster (`cluster` label), one
+JSON document for the `--dump-*` modes and one plugin output for `--check`. The exit code is
+the worst of all clusters.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 from datetime import datetime
@@ -16,10 +19,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..exit_status import ExitStatus
-from ..outputs.nagios import cluster_label
+from ..outputs.nagios import cluster_label, nagios_combined
 from ..report.counts import summary_counts
 from ..report.write import OutputError, atomic_write
 from .logs import NOTICE
+from .modes import write_prometheus
 from .multi_types import ClusterOutcome
 
 log = logging.getLogger("pve_backup_report.cli")
@@ -36,7 +40,11 @@ def _row(outcome: ClusterOutcome) -> dict[str, Any]:
         "cluster": cluster_label(report),
         "status": outcome.status,
         "unknown_cause": report.unknown_cause,
-        **summary_counts(report.summary),  # the report's own counts (counts.py)
+        # the report's own counts (counts.py); none at all when the cluster was not read
+        **{
+            name: None if report.unknown_cause is not None else value
+            for name, value in summary_counts(report.summary).items()
+        },
         "files": [str(p) for p in outcome.paths],
     }
 
@@ -70,24 +78,50 @@ def combined_markdown(rows: list[dict[str, Any]], generated: datetime) -> str:
 def run_clusters(
     args: argparse.Namespace, env_files: list[Path | None], out: IO[str], err: IO[str]
 ) -> int:
+    """Every cluster in turn, then what belongs to the whole run: one Prometheus exposition,
+    one JSON document for `--dump-*` (`{"clusters": [...]}`), one plugin output for
+    `--check` (which writes no file), or the combined summary."""
     from . import run_one
 
     outcomes: list[ClusterOutcome] = []
+    documents: list[dict[str, Any]] = []
+    checks: list[tuple[str, str]] = []
+    dumps_json = args.json and (args.dump_coverage or args.dump_inventory)
+    one_document = bool(args.dump_report_data or dumps_json)
     worst = 0
     for env_file in env_files:
         log.log(NOTICE, "== cluster from %s", env_file)
         before = len(outcomes)
-        code = run_one(args, env_file, out, err, file_wins=True, outcomes=outcomes)
+        captured = io.StringIO()
+        target = captured if one_document or args.check else out
+        code = run_one(args, env_file, target, err, file_wins=True, outcomes=outcomes)
         if len(outcomes) == before:  # diagnostics mode or a failure before the report
             outcomes.append(ClusterOutcome(str(env_file), None, code))
+        outcome = outcomes[-1]
+        label = cluster_label(outcome.report) if outcome.report else str(env_file)
+        if one_document:
+            documents.append(_document(str(env_file), label, code, captured.getvalue()))
+        if args.check:
+            checks.append((label, captured.getvalue() or f"PVE BACKUP UNKNOWN - {label}\n"))
         worst = max(worst, code)
-    if args.check_api or args.dump_inventory or args.dump_coverage or args.dump_report_data:
+    metrics = [m for o in outcomes for m in o.metrics]
+    if metrics:
+        _, status = write_prometheus(metrics, Path(args.output_dir), out)
+        worst = max(worst, int(status))
+    if one_document:
+        data = {"status": worst, "clusters": documents}
+        out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        return worst
+    if args.check:
+        text, code = nagios_combined(checks)
+        out.write(text)
+        return code
+    if args.check_api or args.dump_inventory or args.dump_coverage:
         return worst
     generated = datetime.now().astimezone()
     rows = [_row(o) for o in outcomes]
     markdown = combined_markdown(rows, generated)
-    if not args.check:
-        out.write("\n" + markdown)
+    out.write("\n" + markdown)
     if str(args.output_dir) != "-":
         folder = Path(args.output_dir)
         stamp = generated.strftime("%Y%m%d-%H%M%S")
@@ -103,3 +137,13 @@ def run_clusters(
                 continue
             log.log(NOTICE, "written: %s", path)
     return int(ExitStatus(min(worst, 3)))
+
+
+def _document(env_file: str, label: str, status: int, text: str) -> dict[str, Any]:
+    """One cluster's JSON output inside the run's single document (`data` is None when the
+    cluster gave none, e.g. a configuration error, told on stderr)."""
+    try:
+        data = json.loads(text) if text.strip() else None
+    except json.JSONDecodeError:
+        data = None
+    return {"env_file": env_file, "cluster": label, "status": status, "data": data}

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the report model is not imported by the modes that never build one
+    from ..outputs.prometheus import ClusterRun
     from ..report.model import Report
 
 
@@ -16,3 +17,4 @@ class ClusterOutcome:
     report: Report | None
     status: int
     paths: list[Path] = field(default_factory=list)
+    metrics: list[ClusterRun] = field(default_factory=list)  # for the one Prometheus file

@@ -122,9 +122,7 @@ async def collect_run(
                 global_max_age_hours=report.max_age_hours,
                 tag_max_age=report.max_age_tags,
                 pool_max_age=report.max_age_pools,
-                remembered_success=(
-                    remembered(inventory.cluster_name or inventory.api_url) if remembered else None
-                ),
+                remembered_success=(remembered(inventory.cluster_label) if remembered else None),
                 log_cache=log_cache,
                 progress=stage,
             )

@@ -78,21 +78,29 @@ class _Knowledge:
     runs: JobRunIndex
     latest: set[int] = field(default_factory=set)
     success: set[int] = field(default_factory=set)
+    # required guests still lacking a latest attempt or a success, per node: kept up to date
+    # by `learn`, so that each task is judged in time independent of the cluster's size
+    # (recomputing the sets per task was tasks × guests on large clusters)
     by_node: dict[str, set[int]] = field(default_factory=dict)
+    pending: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         for vmid in self.required:
             self.by_node.setdefault(self.guest_node.get(vmid, ""), set()).add(vmid)
+        self.pending = set(self.required)
 
     @property
     def done(self) -> bool:
-        return self.required <= self.latest and self.required <= self.success
+        return not self.pending
 
     def learn(self, outcome: TaskOutcome) -> None:
         for vmid, attempt in outcome.attempts:
             self.latest.add(vmid)
             if attempt.succeeded:
                 self.success.add(vmid)
+            if vmid in self.pending and vmid in self.success:  # settled: both are known
+                self.pending.discard(vmid)
+                self.by_node.get(self.guest_node.get(vmid, ""), set()).discard(vmid)
 
     def wants_log(self, task: VzdumpTask, known: set[int]) -> bool:
         if self.done:
@@ -103,8 +111,7 @@ class _Knowledge:
                 return False
             ok = map_task_status(task.status) in ("success", "warning")
             return vmid not in self.latest or (ok and vmid not in self.success)
-        settled = self.latest & self.success
-        missing = self.by_node.get(task.node, set()) - settled
+        missing = self.by_node.get(task.node, set())
         if not missing:
             return False
         jobs = self.runs.jobs_for(task.node, task.upid.starttime)
@@ -288,6 +295,9 @@ async def collect_evidence(
         global_max_age_hours,
         tag_max_age,
         pool_max_age,
+        # nodes whose task list could not be read (offline, or the read failed): unknown
+        frozenset(n.name for n in inventory.nodes if not n.readable)
+        | frozenset(n for n, h in history.nodes.items() if not h.read),
     )
     missed = find_missed_runs(
         inventory.jobs or (),

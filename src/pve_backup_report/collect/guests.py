@@ -175,7 +175,7 @@ async def enrich_with_configs(
 ) -> tuple[tuple[Guest, ...], int]:
     """Read each online guest's config (or take a fresh enough cached reading); returns the
     guests and how many came from the cache."""
-    online = {n.name for n in nodes if n.online}
+    online = {n.name for n in nodes if n.readable}
     guest_list = list(guests)
     skipped: dict[str, int] = {}
     readable = []

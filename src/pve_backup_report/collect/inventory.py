@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime
 
-from ..model import Inventory
+from ..model import Inventory, Node
 from .base import Collector, Getter
 from .config_cache import ConfigCache
 from .guests import collect_guests, enrich_with_configs
@@ -47,6 +47,8 @@ async def collect_inventory(
         for name, value in (("guests", guests), ("storages", storages), ("nodes", nodes))
         if value is None
     }
+    if nodes is None:  # still read the tasks and configs of the nodes the guests run on
+        nodes = tuple(Node(n, "unlisted") for n in sorted({g.node for g in guests or ()}))
     job_pools = [j.selection.pool for j in jobs or () if j.selection.pool]
     cluster_key = name_task.result() or api_url
     memberships, (enriched, from_cache) = await asyncio.gather(

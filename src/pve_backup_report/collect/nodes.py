@@ -33,7 +33,8 @@ def normalize_node(item: dict[str, Any]) -> Node | None:
 
 
 def cluster_name_from_status(data: Any) -> str | None:
-    """`/cluster/status` has one `type: cluster` entry (none on a standalone node)."""
+    """`/cluster/status` has one `type: cluster` entry; a standalone node has none (None: its
+    identity is then its only node's name, see `Inventory.cluster_label`)."""
     if not isinstance(data, list):
         return None
     for item in data:

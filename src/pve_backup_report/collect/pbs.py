@@ -60,6 +60,7 @@ class PbsServerData:
     listed: set[tuple[str, str]] = field(default_factory=set)  # (datastore, ns) read fully
     owner_filtered: set[str] = field(default_factory=set)  # datastores: Backup without Audit
     jobs_visible: set[str] = field(default_factory=set)  # datastores whose jobs the token sees
+    verify_unknown: bool = False  # the verification job list could not be read
     anomalies: list[Anomaly] = field(default_factory=list)
 
 
@@ -218,6 +219,9 @@ async def collect_pbs_server(
             for s in names
         )
     )
+    if prune is None:  # prune jobs unknown: never claim that no retention applies
+        result.jobs_visible.clear()
+    result.verify_unknown = verify is None
     retention = [
         p for i in col.items(prune, "/admin/prune") if (p := parse_prune_job(i, name)) is not None
     ]

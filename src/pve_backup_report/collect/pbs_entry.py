@@ -257,6 +257,10 @@ def _analyse(
         if loc.server == d.info.name and loc.datastore == ds.name and ds.name in d.jobs_visible
     )
     verifying = verifying_locations(sorted(set(locations.values())), verify, stores)
+    # verification jobs unknown: never say "no verification job covers it", only what the
+    # snapshots themselves show (not verified recently)
+    unknown = {d.info.name for d in servers if d.verify_unknown}
+    verifying |= frozenset(loc for loc in locations.values() if loc.server in unknown)
     anomalies += guest_checks(coverage, result.details, evidence, verifying, now, th)
     anomalies += unencrypted_checks(result.details, th)
     anomalies += reconcile(evidence, locations, index_snapshots(snapshots), frozenset(listed))

@@ -57,7 +57,7 @@ def parse_volume(item: Mapping[str, Any], loc: Location) -> PbsSnapshot | None:
 
 
 def _node_for(storage: Storage, inventory: Inventory) -> str | None:
-    online = sorted(n.name for n in inventory.nodes if n.online)
+    online = sorted(n.name for n in inventory.nodes if n.readable)
     usable = [n for n in online if storage.nodes is None or n in storage.nodes]
     return usable[0] if usable else None
 

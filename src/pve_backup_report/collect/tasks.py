@@ -201,9 +201,9 @@ async def read_task_history(
     col: Collector, nodes: Sequence[Node], limit: int, since: int | None
 ) -> TaskHistory:
     """Task lists and time zones of every online node, and the running tasks, concurrently."""
-    online = [n.name for n in nodes if n.online]
+    online = [n.name for n in nodes if n.readable]
     for node in nodes:
-        if not node.online:
+        if not node.readable:
             col.add(
                 Severity.WARNING,
                 COMPONENT,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from ..api.errors import ApiError, PermissionDenied
-from ..collect.base import Getter
+from ..collect.base import Getter, type_name
 from ..exit_status import ExitStatus
 
 
@@ -21,6 +21,17 @@ class Probe:
     name: str
     path: str
     params: Mapping[str, str | int] | None = None
+    shape: str = "list"  # the JSON type `data` must have: "list" or "object"
+
+
+def wrong_shape(probe: Probe, data: Any) -> str | None:
+    """Why ``data`` is not what ``probe`` expects (None: it is): an answer of the wrong type
+    is a failed probe, never "OK, 1 item" (the report would treat it as unreadable too)."""
+    expected = dict if probe.shape == "object" else list
+    if isinstance(data, expected):
+        return None
+    article = "an object" if probe.shape == "object" else "a list"
+    return f"unexpected response: {type_name(data)} where {article} was expected"
 
 
 @dataclass(frozen=True)
@@ -35,7 +46,7 @@ class ProbeResult:
 
 def base_probes(jobs_endpoint: str) -> list[Probe]:
     return [
-        Probe("version", "/version"),
+        Probe("version", "/version", shape="object"),
         Probe("nodes", "/nodes"),
         Probe("storage", "/storage"),
         Probe("cluster index", "/cluster"),
@@ -69,6 +80,9 @@ async def run_probe(client: Getter, probe: Probe) -> ProbeResult:
         return ProbeResult(probe, False, error=error.message, hint=permission_hint(error))
     except ApiError as error:
         return ProbeResult(probe, False, error=error.message)
+    problem = wrong_shape(probe, response.data)
+    if problem is not None:
+        return ProbeResult(probe, False, error=problem)
     return ProbeResult(probe, True, count=_count(response.data), data=response.data)
 
 

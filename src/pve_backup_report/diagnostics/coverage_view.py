@@ -51,6 +51,7 @@ def coverage_json(
     *,
     evidence_collected: bool = False,
     pbs_collected: bool = False,
+    unknown_cause: str | None = None,
 ) -> dict[str, Any]:
     """`guests`: each guest's JSON object *as the report model serialises it* (VMID → object),
     so `--dump-coverage --json` and `--dump-report-data` cannot drift apart; this view only
@@ -71,7 +72,9 @@ def coverage_json(
         "cluster": inventory.cluster_name,
         "evidence_collected": evidence_collected,
         "pbs_collected": pbs_collected,
-        "summary": coverage.counts(),
+        "unknown_cause": unknown_cause,
+        # the cluster was not read: no count (unknown, not 0)
+        "summary": None if unknown_cause is not None else coverage.counts(),
         "guests": [guests[g.vmid] for g in sorted_guests(inventory, coverage)],
         "jobs": jobs,
         "pbs_orphans": list(orphans),

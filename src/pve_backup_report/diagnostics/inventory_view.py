@@ -92,7 +92,7 @@ def render_inventory(
     unset = word(tr, NOT_SPECIFIED)
     console.print(
         Text(
-            f"{word(tr, 'Cluster')}{colon} {inventory.cluster_name or unset}   "
+            f"{word(tr, 'Cluster')}{colon} {inventory.cluster_label}   "
             f"{word(tr, 'PVE version')}{colon} {version or unset}   API{colon} {inventory.api_url}"
         )
     )

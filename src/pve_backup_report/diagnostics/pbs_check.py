@@ -16,7 +16,7 @@ from ..api.errors import ApiError, AuthenticationError, PermissionDenied, Transp
 from ..collect.base import Getter
 from ..collect.pbs_entry import pbs_client_config
 from ..config_pbs import PbsSettings
-from .check_api import Probe, ProbeResult
+from .check_api import Probe, ProbeResult, wrong_shape
 
 AUDIT_HINT = (
     "give the PBS user AND its token role Audit on / (or DatastoreAudit on /datastore): a "
@@ -43,13 +43,16 @@ async def _probe(client: Getter, probe: Probe) -> ProbeResult:
         return ProbeResult(probe, False, error=error.message, hint=hint)
     except ApiError as error:
         return ProbeResult(probe, False, error=error.message)
+    problem = wrong_shape(probe, response.data)
+    if problem is not None:
+        return ProbeResult(probe, False, error=problem)
     return ProbeResult(probe, True, count=_count(response.data), data=response.data)
 
 
 async def check_pbs_server(client: Getter, name: str) -> list[ProbeResult]:
     """Version first (stop there if it fails), then the lists, then one snapshot listing."""
     prefix = f"PBS {name}"
-    version = await _probe(client, Probe(f"{prefix}: version", "/version"))
+    version = await _probe(client, Probe(f"{prefix}: version", "/version", shape="object"))
     if not version.ok:
         return [version]
     probes = [
@@ -57,7 +60,7 @@ async def check_pbs_server(client: Getter, name: str) -> list[ProbeResult]:
         Probe(f"{prefix}: datastore usage", "/status/datastore-usage"),
         Probe(f"{prefix}: prune jobs", "/admin/prune"),
         Probe(f"{prefix}: verification jobs", "/admin/verify"),
-        Probe(f"{prefix}: token permissions", "/access/permissions"),
+        Probe(f"{prefix}: token permissions", "/access/permissions", shape="object"),
     ]
     results = [version, *await asyncio.gather(*(_probe(client, p) for p in probes))]
     stores = results[1].data if results[1].ok and isinstance(results[1].data, list) else []

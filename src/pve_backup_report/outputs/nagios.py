@@ -10,9 +10,11 @@ Thresholds apply to counts. The defaults reproduce the report's own exit status 
 (`report_exit_status`): any guest not covered or whose last backup failed, or any critical
 anomaly → CRITICAL; any stale guest, other guest needing attention, or warning anomaly →
 WARNING. Users loosen or tighten one metric at a time (`--critical not_covered=5`); a metric
-set to `none` never alerts. UNKNOWN (3) when the job list could not be read, because every
-coverage verdict then is a guess. The output is always English, like the plugins' status
-words monitoring systems expect.
+set to `none` never alerts. UNKNOWN (3) when the cluster could not be read (guest or job list
+unknown, `Report.unknown_cause`): the line names the cause and every count is `U`, because
+every verdict then is a guess. Several clusters give one output (`nagios_combined`): one
+status line, the worst cluster decides. The output is always English, like the plugins'
+status words monitoring systems expect.
 """
 
 from __future__ import annotations
@@ -118,7 +120,10 @@ def parse_thresholds(
 
 
 def cluster_label(report: Report) -> str:
-    """The cluster's name, else the API host: something that tells two clusters apart."""
+    """The cluster's identity (`ClusterInfo.label`, see `Inventory.cluster_label`); reports
+    built by hand without one fall back to the name, else the API host."""
+    if report.cluster.label:
+        return report.cluster.label
     if report.cluster.name:
         return report.cluster.name
     try:
@@ -247,3 +252,38 @@ def _long_output(report: Report, exceeded: list[str]) -> list[str]:
         if len(serious) > MAX_ITEMS:
             lines.append(f"... and {len(serious) - MAX_ITEMS} more")
     return lines
+
+
+def _split(output: str) -> tuple[int, str, list[str], list[str]]:
+    """One cluster's plugin output → (code, status text, perfdata items, long output)."""
+    first, *rest = output.rstrip("\n").split("\n")
+    head, _, perf = first.partition(" | ")
+    status_word, _, text = head.removeprefix(f"{SERVICE} ").partition(" - ")
+    code = ExitStatus[status_word].value if status_word in ExitStatus.__members__ else 3
+    return code, text, perf.split(), rest
+
+
+def _prefixed(cluster: str, item: str) -> str:
+    """`guests=7;;;0` → `'alpha.guests'=7;;;0` (quoted: cluster names may hold spaces)."""
+    label, _, value = item.partition("=")
+    name = f"{cluster}.{label.strip(chr(39))}".replace("'", "").replace("=", "-")
+    return f"'{name}'={value}"
+
+
+def nagios_combined(clusters: list[tuple[str, str]]) -> tuple[str, int]:
+    """Several clusters in one plugin output: `(label, that cluster's own output)` each.
+
+    Monitoring systems read only the first line, so there is exactly one: the worst cluster
+    decides the status, every cluster is named with its status, the perfdata of each cluster
+    is prefixed with its label, and each cluster's long output follows under its name."""
+    parts = [(label, *_split(output)) for label, output in clusters]
+    worst = max((code for _, code, _, _, _ in parts), default=int(ExitStatus.UNKNOWN))
+    status = ExitStatus(worst)
+    named = "; ".join(f"{_safe(label)} {ExitStatus(code).name}" for label, code, *_ in parts)
+    perf = [_prefixed(_safe(label), item) for label, _, _, items, _ in parts for item in items]
+    first = f"{SERVICE} {status.name} - {len(parts)} clusters: {named}"
+    lines = [f"{first} | {' '.join(perf)}" if perf else first]
+    for label, code, text, _, rest in parts:
+        lines.append(f"== {_safe(label)}: {ExitStatus(code).name} - {text}")
+        lines.extend(rest)
+    return "\n".join(lines) + "\n", worst

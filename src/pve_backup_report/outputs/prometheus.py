@@ -1,34 +1,42 @@
 """Prometheus text exposition for node_exporter's textfile collector (`--format prometheus`).
 
 Why a textfile and not an HTTP endpoint: the tool is a one-shot run (cron, systemd timer), not
-a daemon; node_exporter already serves `*.prom` files from a directory. The file is replaced
-atomically (temporary file in the same directory, then `os.replace`), so the collector never
-reads a half-written file; the temporary name starts with a dot and does not end in `.prom`.
+a daemon; node_exporter already serves `*.prom` files from a directory. The exposition is built
+with `prometheus-client` (a `CollectorRegistry` with one custom collector, `generate_latest`
+for `--output-dir -`, `write_to_textfile` for the atomic file): the library owns the format,
+its escaping and its number syntax.
+
+One file holds every cluster of the run (`--env-file` repeated): each series carries a
+`cluster` label (`ClusterInfo.label`, the same identity as the report files), so alert rules
+and dashboards filter or aggregate by cluster and several clusters never overwrite each other.
 
 Conventions (prometheus.io "Metric and label naming", "Instrumentation"): every name starts
 with `pve_backup_report_`, base units (`_seconds`), points in time as Unix timestamps
 (`_timestamp_seconds`, age = `time() - metric`) rather than ages that go stale with the file,
 enumerations as state sets (one series per state, 1 for the current one), and the guest's
 name, node, type and pool only on `pve_backup_report_guest_info` so that renaming or migrating
-a guest does not break the other series (join on `vmid`). Every label value is escaped
-(backslash, double quote, newline): guest names are typed by anyone with VM.Config rights.
-PBS data are optional: the per-guest PBS series appear only when the report carries them.
+a guest does not break the other series (join on `cluster` and `vmid`). Unknown is not zero:
+a value that was not measured (evidence not collected, no backup server data, a cluster that
+could not be read) is an absent series, never 0. Counts follow `report/counts.py`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import os
-import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import get_args
 
+from prometheus_client import CollectorRegistry, generate_latest, write_to_textfile
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
 from ..analysis.coverage import Verdict
 from ..model import BackupAttempt, BackupResult, FreshnessStatus, GuestPbs, Severity
+from ..report.counts import summary_counts
 from ..report.model import GuestRow, Report
 from ..report.status import report_exit_status
 from ..sanitize import strip_controls
@@ -39,53 +47,69 @@ RESULTS: tuple[str, ...] = get_args(BackupResult)
 FRESHNESS_STATES: tuple[str, ...] = get_args(FreshnessStatus)
 VERIFY_STATES = ("ok", "failed", "none")  # none: the latest snapshot was never verified
 LEVELS = {None: 0, "warning": 1, "critical": 2}
+SPECS: tuple[tuple[str, str], ...] = (
+    ("build_info", "pve-backup-report version that wrote this file (always 1), per cluster."),
+    ("generated_timestamp_seconds", "When the report was generated (Unix time)."),
+    ("run_duration_seconds", "Wall-clock duration of the run that produced the report."),
+    ("run_api_requests", "HTTP requests made to the Proxmox APIs during the run."),
+    ("status", "Overall report status: 0 OK, 1 warning, 2 critical, 3 unknown."),
+    ("collection_ok", "1 if the guest and backup job lists were read, 0 if not (UNKNOWN)."),
+    ("evidence_collected", "1 if backup task results were collected, 0 if not."),
+    ("anomalies", "Anomalies found during the run, by severity."),
+    ("guests", "Guests by coverage verdict."),
+    ("summary", "The report's counts (definitions in the docs), by count name."),
+    ("guest_info", "Guest metadata (always 1); join on cluster and vmid."),
+    ("guest_coverage", "Coverage verdict of the guest (state set: 1 for the verdict)."),
+    ("guest_attention_level", "Needs attention: 0 no, 1 warning, 2 critical."),
+    ("guest_last_result", "Result of the latest backup attempt (state set)."),
+    ("guest_last_backup_timestamp_seconds", "When the latest backup attempt ended."),
+    ("guest_last_success_timestamp_seconds", "When the last successful backup ended."),
+    ("guest_freshness", "Freshness of the last success against its threshold (state set)."),
+    ("guest_max_age_seconds", "Freshness threshold applied to the guest."),
+    ("guest_pbs_snapshots", "Snapshots of the guest on the Proxmox Backup Server."),
+    ("guest_pbs_latest_snapshot_timestamp_seconds", "Time of the latest PBS snapshot."),
+    ("guest_pbs_verify_state", "Verification state of the latest PBS snapshot (state set)."),
+    ("guest_pbs_last_verify_timestamp_seconds", "When the latest PBS snapshot was last verified."),
+)
+METRIC_NAMES: tuple[str, ...] = tuple(PREFIX + key for key, _ in SPECS)
 
 Labels = tuple[tuple[str, str], ...]
 
 
+@dataclass(frozen=True)
+class ClusterRun:
+    """One cluster's report with the run figures that are not in the report model."""
+
+    report: Report
+    duration_s: float
+    requests: int
+
+
 @dataclass
 class Family:
+    """Samples of one metric, across every cluster, before they become a `GaugeMetricFamily`
+    (whose label names are fixed: every sample of a family carries the same label names)."""
+
     name: str
     help: str
     samples: list[tuple[Labels, float]] = field(default_factory=list)
 
     def add(self, labels: Labels, value: float) -> None:
-        self.samples.append((labels, value))
+        self.samples.append((labels, float(value)))
+
+    def metric(self) -> Metric:
+        names = [k for k, _ in self.samples[0][0]]
+        family = GaugeMetricFamily(self.name, self.help, labels=names)
+        for labels, value in self.samples:
+            family.add_metric([safe_label_value(v) for _, v in labels], value)
+        return family
 
 
-def escape_label_value(value: str) -> str:
-    """The exposition format's three escapes, after removing control characters (see
-    `sanitize`); lone surrogates (unencodable) become `?`."""
-    text = strip_controls(value, "\n").encode("utf-8", "replace").decode("utf-8")
-    return text.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _escape_help(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
-
-
-def format_value(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if float(value).is_integer() and abs(value) < 2**53:
-        return str(int(value))
-    return repr(float(value))
-
-
-def _render(families: Iterable[Family]) -> str:
-    lines: list[str] = []
-    for fam in families:
-        if not fam.samples:
-            continue
-        lines.append(f"# HELP {fam.name} {_escape_help(fam.help)}")
-        lines.append(f"# TYPE {fam.name} gauge")
-        for labels, value in fam.samples:
-            text = ",".join(f'{k}="{escape_label_value(v)}"' for k, v in labels)
-            sample = f"{fam.name}{{{text}}}" if text else fam.name
-            lines.append(f"{sample} {format_value(value)}")
-    return "\n".join(lines) + "\n"
+def safe_label_value(value: str) -> str:
+    """Control characters removed (see `sanitize`; newlines are kept, the library escapes
+    them) and lone surrogates (possible in JSON from the API, unencodable) turned into `?`.
+    Escaping itself is the library's job."""
+    return strip_controls(value, "\n").encode("utf-8", "replace").decode("utf-8")
 
 
 def _when(attempt: BackupAttempt | None) -> datetime | None:
@@ -102,32 +126,7 @@ def _pbs(row: GuestRow) -> GuestPbs | None:
 
 
 def _families() -> dict[str, Family]:
-    specs = [
-        ("build_info", "pve-backup-report version that wrote this file (always 1), per cluster."),
-        ("generated_timestamp_seconds", "When the report was generated (Unix time)."),
-        ("run_duration_seconds", "Wall-clock duration of the run that produced the report."),
-        ("run_api_requests", "HTTP requests made to the Proxmox APIs during the run."),
-        ("status", "Overall report status: 0 OK, 1 warning, 2 critical."),
-        ("evidence_collected", "1 if backup task results were collected, 0 if not."),
-        ("anomalies", "Anomalies found during the run, by severity."),
-        ("guests", "Guests by coverage verdict."),
-        ("guest_info", "Guest metadata (always 1); join on cluster and vmid."),
-        ("guest_coverage", "Coverage verdict of the guest (state set: 1 for the verdict)."),
-        ("guest_attention_level", "Needs attention: 0 no, 1 warning, 2 critical."),
-        ("guest_last_result", "Result of the latest backup attempt (state set)."),
-        ("guest_last_backup_timestamp_seconds", "When the latest backup attempt ended."),
-        ("guest_last_success_timestamp_seconds", "When the last successful backup ended."),
-        ("guest_freshness", "Freshness of the last success against its threshold (state set)."),
-        ("guest_max_age_seconds", "Freshness threshold applied to the guest."),
-        ("guest_pbs_snapshots", "Snapshots of the guest on the Proxmox Backup Server."),
-        ("guest_pbs_latest_snapshot_timestamp_seconds", "Time of the latest PBS snapshot."),
-        ("guest_pbs_verify_state", "Verification state of the latest PBS snapshot (state set)."),
-        (
-            "guest_pbs_last_verify_timestamp_seconds",
-            "When the latest PBS snapshot was last verified.",
-        ),
-    ]
-    return {key: Family(PREFIX + key, text) for key, text in specs}
+    return {key: Family(PREFIX + key, text) for key, text in SPECS}
 
 
 def _guest(f: dict[str, Family], cluster: str, g: GuestRow) -> None:
@@ -155,7 +154,8 @@ def _guest(f: dict[str, Family], cluster: str, g: GuestRow) -> None:
             f["guest_max_age_seconds"].add(ids, fresh.max_age_hours * 3600)
     pbs = _pbs(g)
     if pbs is not None:
-        f["guest_pbs_snapshots"].add(ids, pbs.restore_points)
+        if pbs.restore_points is not None:  # hidden content: absent, not 0
+            f["guest_pbs_snapshots"].add(ids, pbs.restore_points)
         snap = pbs.latest_snapshot
         if snap is not None:
             f["guest_pbs_latest_snapshot_timestamp_seconds"].add(ids, snap.backup_time.timestamp())
@@ -166,17 +166,16 @@ def _guest(f: dict[str, Family], cluster: str, g: GuestRow) -> None:
                 f["guest_pbs_last_verify_timestamp_seconds"].add(ids, snap.verified_at.timestamp())
 
 
-def prometheus_text(report: Report, run_duration_s: float, request_count: int) -> str:
-    """The whole file, in the Prometheus text exposition format (version 0.0.4)."""
+def _cluster(f: dict[str, Family], run: ClusterRun) -> None:
+    report = run.report
     cluster = cluster_label(report)
-    run: Labels = (("cluster", cluster),)
-    f = _families()
-    f["build_info"].add((*run, ("version", report.tool_version)), 1)
-    f["generated_timestamp_seconds"].add(run, report.generated_at.timestamp())
-    f["run_duration_seconds"].add(run, float(run_duration_s))
-    f["run_api_requests"].add(run, request_count)
-    f["status"].add(run, int(report_exit_status(report)))
-    f["evidence_collected"].add(run, report.evidence_collected)
+    labels: Labels = (("cluster", cluster),)
+    f["build_info"].add((*labels, ("version", report.tool_version)), 1)
+    f["generated_timestamp_seconds"].add(labels, report.generated_at.timestamp())
+    f["run_duration_seconds"].add(labels, run.duration_s)
+    f["run_api_requests"].add(labels, run.requests)
+    f["status"].add(labels, int(report_exit_status(report)))
+    f["collection_ok"].add(labels, report.unknown_cause is None)
     s = report.summary
     by_severity = {
         Severity.CRITICAL: s.anomalies_critical,
@@ -184,36 +183,55 @@ def prometheus_text(report: Report, run_duration_s: float, request_count: int) -
         Severity.INFO: s.anomalies_info,
     }
     for severity, count in by_severity.items():
-        f["anomalies"].add((*run, ("severity", severity.value)), count)
+        f["anomalies"].add((*labels, ("severity", severity.value)), count)
+    if report.unknown_cause is not None:
+        return  # the guest list or the job list is unknown: no count, no guest is true
+    f["evidence_collected"].add(labels, report.evidence_collected)
     for verdict in Verdict:
-        f["guests"].add((*run, ("verdict", verdict.value)), s.verdicts.get(verdict.value, 0))
+        f["guests"].add((*labels, ("verdict", verdict.value)), s.verdicts.get(verdict.value, 0))
+    for name, value in summary_counts(s).items():
+        if value is not None:
+            f["summary"].add((*labels, ("count", name)), value)
     for g in report.guests:
         _guest(f, cluster, g)
-    return _render(f.values())
 
 
-def write_textfile(path: Path, text: str) -> None:
-    """Replace `path` atomically, readable by the collector (mode 0644).
+class ReportCollector(Collector):
+    """A `prometheus-client` collector over finished reports (one per cluster)."""
 
-    Raises OSError (missing directory, permissions, full disk); the old file is then left as
-    it was and no temporary file remains.
-    """
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode("utf-8", "replace"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.chmod(0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    with contextlib.suppress(OSError):  # make the rename durable where the OS allows it
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    def __init__(self, runs: Sequence[ClusterRun]) -> None:
+        self.runs = list(runs)
+
+    def collect(self) -> Iterator[Metric]:
+        f = _families()
+        for run in self.runs:
+            _cluster(f, run)
+        for family in f.values():
+            if family.samples:
+                yield family.metric()
+
+
+def registry(runs: Iterable[ClusterRun]) -> CollectorRegistry:
+    """A registry holding only this run's metrics (never the process's default ones)."""
+    reg = CollectorRegistry(auto_describe=False)
+    reg.register(ReportCollector(list(runs)))
+    return reg
+
+
+def exposition(runs: Iterable[ClusterRun]) -> str:
+    """Every cluster's metrics, in the Prometheus text exposition format (0.0.4)."""
+    return generate_latest(registry(runs)).decode("utf-8")
+
+
+def prometheus_text(report: Report, run_duration_s: float, request_count: int) -> str:
+    """One cluster's exposition (kept for callers with a single report)."""
+    return exposition([ClusterRun(report, run_duration_s, request_count)])
+
+
+def write_textfile(path: Path, runs: Iterable[ClusterRun]) -> None:
+    """Replace `path` atomically (`write_to_textfile`: temporary file, then rename), readable
+    by the collector (mode 0644). Raises OSError (missing directory, permissions, full disk);
+    the old file is then left as it was and no temporary file remains."""
+    write_to_textfile(str(path), registry(runs))
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o644)

@@ -157,19 +157,28 @@ def collection_failure(inventory: Inventory) -> str | None:
     the job list were both read. Without either, no verdict can be trusted (unknown is not
     zero): the report is UNKNOWN and this line is shown at the top of every output.
 
-    A failed read carries the collector's own code; an answer of the wrong shape carries
-    `unexpected_response` with the collector's component: both count."""
+    Whether a list is unknown comes from the inventory (`unreadable`, `jobs is None`); the
+    cause from the critical anomaly of that list's collector — its own code for a failed
+    read, `unexpected_response` for an answer of the wrong shape. A guest's config of the
+    wrong shape or a few ignored entries (warnings, infos) do not make the list unknown."""
+    lost = {
+        "guests": "guests" in inventory.unreadable,
+        "jobs": inventory.jobs is None,
+    }
     for component, (code, what) in _UNREADABLE.items():
+        if not lost[component]:
+            continue
         for a in inventory.anomalies:
-            if a.code == code or (a.code == "unexpected_response" and a.component == component):
+            if (
+                a.component == component
+                and a.severity is Severity.CRITICAL
+                and a.code in (code, "unexpected_response")
+            ):
                 endpoint = a.details.get("endpoint")
                 reason = a.details.get("error_message") or a.message
                 where = f" ({endpoint})" if endpoint else ""
                 return f"cannot read {what}{where}: {reason}"
-    if "guests" in inventory.unreadable:
-        return "cannot read the guest list"
-    if inventory.jobs is None:
-        return "cannot read the backup job list"
+        return f"cannot read {what}"
     return None
 
 
@@ -194,6 +203,7 @@ def _cluster(inv: Inventory) -> ClusterInfo:
         pve_release=inv.version.release if inv.version else None,
         nodes=tuple(NodeRow(n.name, n.status, n.timezone) for n in inv.nodes),
         jobs_readable=inv.jobs is not None,
+        label=inv.cluster_label,
     )
 
 

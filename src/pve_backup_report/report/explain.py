@@ -116,7 +116,7 @@ def explain_freshness(tr: Translator, fresh: Freshness | None) -> str | None:
     src = tr.t(f"freshness.source.{source[0]}") if tr.has(f"freshness.source.{source[0]}") else ""
     if len(source) == 2:
         src = f"{src} {source[1]}"
-    if fresh.status == "no_success":
-        return tr.t("freshness.text.no_success", limit=limit or "—", source=src)
+    if fresh.status in ("no_success", "unknown"):
+        return tr.t(f"freshness.text.{fresh.status}", limit=limit or "—", source=src)
     key = "freshness.text.stale" if fresh.status == "stale" else "freshness.text.fresh"
     return tr.t(key, age=tr.age(fresh.age_hours) or "—", limit=limit or "—", source=src)

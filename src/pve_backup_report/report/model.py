@@ -33,7 +33,7 @@ from ..model import (
 )
 from .history_view import HistoryView
 
-SCHEMA_VERSION = "1.3"  # 1.3: attempt size_kind
+SCHEMA_VERSION = "1.4"  # 1.3: attempt size_kind; 1.4: freshness "unknown"
 
 Level = Literal["critical", "warning"]
 AttentionReason = Literal[
@@ -80,6 +80,7 @@ class ClusterInfo:
     pve_release: str | None
     nodes: tuple[NodeRow, ...]
     jobs_readable: bool  # False: the job list could not be read, verdicts are unreliable
+    label: str = ""  # the identity every output shows (`Inventory.cluster_label`)
 
 
 @dataclass(frozen=True)

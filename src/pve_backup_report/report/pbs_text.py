@@ -77,7 +77,11 @@ def pbs_cell(tr: Translator, g: GuestRow, collected: bool) -> PbsCell:
         return PbsCell(tr.t("pbs.no_snapshot"), cls, None, (), tuple(warnings))
     state = verify_state(g) or "never"
     where = f"{s.server} · {s.datastore} · {namespace(tr, s.namespace)}"
-    facts = [tr.plural("pbs.restore_points", p.restore_points)]
+    facts = [
+        tr.plural("pbs.restore_points", p.restore_points)
+        if p.restore_points is not None
+        else tr.t("pbs.restore_points_unknown")
+    ]
     if s.size_bytes is not None:
         facts.append(tr.size(s.size_bytes) or "")
     if s.encrypted is not None:
@@ -87,7 +91,7 @@ def pbs_cell(tr: Translator, g: GuestRow, collected: bool) -> PbsCell:
     lines = [where, " · ".join(facts)]
     if s.verified_at is not None:
         lines.append(tr.t("pbs.verified_at", when=tr.datetime_z(s.verified_at)))
-    if p.oldest_snapshot_time is not None and p.restore_points > 1:
+    if p.oldest_snapshot_time is not None and (p.restore_points or 0) > 1:
         lines.append(tr.t("pbs.oldest", when=tr.datetime_z(p.oldest_snapshot_time)))
     lines.append(retention_text(tr, p.retention))
     deliberate = g.coverage.status in (Verdict.OPTED_OUT.value, Verdict.EXCLUDED.value)

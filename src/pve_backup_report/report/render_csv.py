@@ -94,7 +94,7 @@ def _row(g: GuestRow) -> list[str]:
         snap.backup_time.isoformat() if snap else "",
         verify_state(g) or "",
         snap.verified_at.isoformat() if snap and snap.verified_at else "",
-        str(g.pbs.restore_points) if g.pbs else "",
+        str(g.pbs.restore_points) if g.pbs and g.pbs.restore_points is not None else "",
         _text(notes_plain(g.notes, limit=2000)),
     ]
 

@@ -47,7 +47,13 @@ VERDICT_CLASS = {
     Verdict.DISABLED_ONLY.value: "bad",
     Verdict.NOT_COVERED.value: "bad",
 }
-FRESH_CLASS = {"fresh": "ok", "stale": "warn", "no_success": "bad", "not_applicable": "muted"}
+FRESH_CLASS = {
+    "fresh": "ok",
+    "stale": "warn",
+    "no_success": "bad",
+    "not_applicable": "muted",
+    "unknown": "muted",
+}
 SEVERITY_CLASS = {"critical": "bad", "warning": "warn", "info": "info"}
 GC_CLASS = {
     "ok": "ok",
@@ -242,7 +248,7 @@ def context(report: Report, variant: Variant) -> dict[str, Any]:
         "CHUNK": PRINT_CHUNK,
         "anomaly_groups": anomaly_groups(report.anomalies) if variant == "print" else [],
         "GRID_MAX": PRINT_GRID_MAX,
-        "cluster_name": report.cluster.name or tr.t("value.not_specified"),
+        "cluster_name": report.cluster.label or report.cluster.name or tr.t("value.not_specified"),
         "pbs": pbs,
         "dtz": lambda value: tr.datetime(value, with_zone=True),
         "ns_label": lambda ns: namespace(tr, ns),

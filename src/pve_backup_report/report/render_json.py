@@ -71,6 +71,31 @@ def history_data(view: HistoryView | None) -> dict[str, Any] | None:
     }
 
 
+GUEST_COUNTS = (
+    "guests_total",
+    "covered_pbs",
+    "covered_other",
+    "not_covered",
+    "disabled_only",
+    "excluded_opted_out",
+    "indeterminate",
+    "last_failed",
+    "stale",
+    "not_verified",
+    "other",
+    "ok",
+)
+
+
+def summary_data(report: Report) -> dict[str, Any]:
+    """The summary; when the cluster could not be read no guest was counted: every guest
+    count is null (unknown, not 0), the verdicts and ages empty, the anomalies kept."""
+    data: dict[str, Any] = to_jsonable(report.summary)
+    if report.unknown_cause is not None:
+        data |= dict.fromkeys(GUEST_COUNTS) | {"verdicts": {}, "age_buckets": []}
+    return data
+
+
 def _without(data: dict[str, Any], key: str) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k != key}
 
@@ -84,7 +109,7 @@ def report_data(report: Report) -> dict[str, Any]:
         "cluster": to_jsonable(report.cluster),
         "configuration": dict(report.configuration),
         "evidence_collected": report.evidence_collected,
-        "summary": to_jsonable(report.summary),
+        "summary": summary_data(report),
         "attention": list(report.attention),
         "guests": [guest_data(g) for g in report.guests],
         # schedule_text is a translated label: human formats only

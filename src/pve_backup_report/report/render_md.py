@@ -19,7 +19,8 @@ from .safe_text import clip, visible
 from .status import banner_text
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
-_LINE_START = re.compile(r"^([#+\-!=]|\d+[.)])")
+_LINE_START = re.compile(r"^[#+\-!=]")
+_ORDERED = re.compile(r"^(\d+)([.)])")  # "1." starts a list: escape the dot, not the digit
 
 
 def cell(value: object, limit: int = 300) -> str:
@@ -27,7 +28,8 @@ def cell(value: object, limit: int = 300) -> str:
     text = visible(str(value))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_SPECIAL.sub(r"\\\1", text)
-    text = _LINE_START.sub(r"\\\1", text)
+    text = _LINE_START.sub(lambda m: "\\" + m.group(), text)
+    text = _ORDERED.sub(r"\1\\\2", text)
     return clip(text, limit)
 
 
@@ -237,7 +239,7 @@ def render_md(report: Report) -> str:
     tr = Translator(report.lang, report.generated_at.tzinfo)
     s = report.summary
     when = f"{tr.datetime(report.generated_at)} {zone_label(report.generated_at)}"
-    cluster = cell(report.cluster.name or tr.t("value.not_specified"))
+    cluster = cell(report.cluster.label or report.cluster.name or tr.t("value.not_specified"))
     na = tr.t("value.not_collected")
     lines = [
         f"# {tr.t('report.title')} — {cluster}",
@@ -260,7 +262,8 @@ def render_md(report: Report) -> str:
         ("stale", s.stale),
         ("not_verified", s.not_verified),
     ]
-    rows = [[tr.t(f"kpi.{k}"), na if v is None else tr.number(v)] for k, v in kpis]
+    not_read = tr.t("value.unknown") if report.unknown_cause is not None else None
+    rows = [[tr.t(f"kpi.{k}"), not_read or (na if v is None else tr.number(v))] for k, v in kpis]
     rows.append([tr.t("kpi.anomalies"), f"{s.anomalies_critical} / {s.anomalies_warning}"])
     lines += _table(["", ""], rows)
     lines += ["", f"## {tr.t('section.attention')}", ""]

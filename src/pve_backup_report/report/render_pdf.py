@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ..errors import ReportError
 from .model import Report
 from .render_html import render_html
 
@@ -20,12 +21,16 @@ INSTALL_HINT = (
 )
 
 
-class PdfUnavailableError(RuntimeError):
+class PdfUnavailableError(ReportError, RuntimeError):
     """WeasyPrint or its system libraries are missing; `str()` is the install hint."""
 
+    label = ""
 
-class PdfRenderError(RuntimeError):
+
+class PdfRenderError(ReportError, RuntimeError):
     """WeasyPrint is there but failed on this report."""
+
+    label = ""
 
 
 def _weasyprint() -> Any:
@@ -52,7 +57,7 @@ def render_pdf(report: Report) -> bytes:
         logging.getLogger(name).setLevel(logging.ERROR)
     html = render_html(report, "print")
 
-    def no_fetch(url: str, *args: object, **kwargs: object) -> Any:
+    def no_fetch(url: str, *_args: object, **_kwargs: object) -> Any:
         raise ValueError(f"external resource refused: {url[:80]}")
 
     try:

@@ -79,12 +79,12 @@ def render_text(report: Report) -> str:
     tr = Translator(report.lang, report.generated_at.tzinfo)
     s = report.summary
     when = f"{tr.datetime(report.generated_at)} {zone_label(report.generated_at)}"
-    cluster = visible(report.cluster.name or tr.t("value.not_specified"))
+    cluster = visible(report.cluster.label or report.cluster.name or tr.t("value.not_specified"))
     na = tr.t("value.not_collected")
     lines = [tr.t("text.title", cluster=cluster, when=when)]
     # the status and why; when the cluster could not be read, its cause, before any figure
     lines.append(visible(banner_text(tr, report)))
-    lines += [
+    counts = [
         tr.t(
             "text.counts",
             guests=tr.plural("text.n.guests", s.guests_total),
@@ -112,6 +112,11 @@ def render_text(report: Report) -> str:
             not_verified=na if s.not_verified is None else tr.number(s.not_verified),
             orphans=tr.number(len(report.pbs_orphans)) if report.pbs_collected else na,
         ),
+    ]
+    if report.unknown_cause is not None:  # nothing was counted: no figure that could reassure
+        counts = [tr.t("text.counts_unknown", unknown=tr.t("value.unknown"))]
+    lines += [
+        *counts,
         tr.t(
             "text.anomalies",
             critical=tr.plural("text.n.critical", s.anomalies_critical),

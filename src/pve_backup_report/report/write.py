@@ -49,8 +49,10 @@ class OutputError(ReportError):
         super().__init__(f"cannot write {path}: {reason}")
 
 
-class ReportWriteError(RuntimeError):
+class ReportWriteError(ReportError, RuntimeError):
     """Some formats could not be written; `written` lists the files that were."""
+
+    label = ""
 
     def __init__(self, errors: dict[str, Exception], written: list[Path]) -> None:
         self.errors = errors
@@ -59,7 +61,9 @@ class ReportWriteError(RuntimeError):
 
 
 def base_name(report: Report) -> str:
-    cluster = re.sub(r"[^A-Za-z0-9._-]+", "-", report.cluster.name or "").strip("-.")
+    cluster = re.sub(
+        r"[^A-Za-z0-9._-]+", "-", report.cluster.label or report.cluster.name or ""
+    ).strip("-.")
     stamp = report.generated_at.strftime("%Y%m%d-%H%M%S")
     return f"pve-backup-report_{cluster[:64] or 'cluster'}_{stamp}"
 

@@ -274,7 +274,7 @@ class _Renderer:
         if guest.type == "qemu":
             self._qemu(guest, entry, running, mode, start)
         else:
-            self._lxc(guest, entry, running, mode, start)
+            self._lxc(guest, entry, mode, start)
 
     def _archive(self, guest: Guest, start: int) -> str:
         kind = "vm" if guest.type == "qemu" else "ct"
@@ -490,7 +490,7 @@ class _Renderer:
             self.out(f"INFO: archive file size: {format_size(dirty * 45 // 100)}")
         self._tail(guest, entry, start)
 
-    def _lxc(self, guest: Guest, entry: SynthGuest, running: bool, mode: str, start: int) -> None:
+    def _lxc(self, guest: Guest, entry: SynthGuest, mode: str, start: int) -> None:
         name = guest.display_name or f"ct{guest.vmid}"
         self.out(f"INFO: CT Name: {name}")
         self.out("INFO: including mount point rootfs ('/') in backup")

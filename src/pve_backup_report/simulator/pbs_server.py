@@ -53,7 +53,7 @@ class PbsSimulatorServer(SimulatorServer):
         self.state = cast(Any, self.pbs_state)
         self.faults = FaultRegistry(spec.faults)
 
-    def _outside_api(self, raw_path: str) -> str:
+    def _outside_api(self, _raw_path: str) -> str:
         return "/"
 
     def dispatch(self, http: _RequestHandler, method: str) -> None:

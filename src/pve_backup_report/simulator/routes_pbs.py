@@ -51,7 +51,7 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
 
 
-def _store(request: Request, store: str, privs: tuple[str, ...] = NS_PRIVS) -> Any:
+def _store(request: Request, store: str) -> Any:
     """The datastore, or 400 ``no such datastore`` (with privileges) / 403 (without)."""
     state = _state(request)
     found = state.stores.get(store)
@@ -175,7 +175,7 @@ def _gc_status(state: PbsState, store: Any) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- routes
 @ROUTER.route("/ping")
-def ping(request: Request) -> ApiResult:
+def ping(_request: Request) -> ApiResult:
     return ApiResult({"pong": True})
 
 

@@ -645,7 +645,7 @@ def version(request: Request) -> ApiResult:
 
 
 @ROUTER.route("/cluster")
-def cluster_index(request: Request) -> ApiResult:
+def cluster_index(_request: Request) -> ApiResult:
     """Cluster directory index."""
     return ApiResult([{"name": name} for name in CLUSTER_INDEX])
 
@@ -653,26 +653,30 @@ def cluster_index(request: Request) -> ApiResult:
 @ROUTER.route("/cluster/status", check=("/", ("Sys.Audit",)))
 def cluster_status(request: Request) -> ApiResult:
     """Cluster and member status (not in the reference sheet; shape from PVE's API viewer:
-    one ``type: cluster`` entry with the cluster name, then one entry per node)."""
+    one ``type: cluster`` entry with the cluster name, then one entry per node). A standalone
+    node (``cluster.standalone``) never joined a cluster: only its own entry, nodeid 0."""
     scenario = _state(request).scenario
     nodes = scenario.nodes
-    data: list[dict[str, Any]] = [
-        {
-            "type": "cluster",
-            "id": "cluster",
-            "name": scenario.cluster.name,
-            "nodes": len(nodes),
-            "quorate": 1,
-            "version": len(nodes) + 2,
-        }
-    ]
+    standalone = scenario.cluster.standalone
+    data: list[dict[str, Any]] = []
+    if not standalone:
+        data.append(
+            {
+                "type": "cluster",
+                "id": "cluster",
+                "name": scenario.cluster.name,
+                "nodes": len(nodes),
+                "quorate": 1,
+                "version": len(nodes) + 2,
+            }
+        )
     for index, node in enumerate(nodes, 1):
         data.append(
             {
                 "type": "node",
                 "id": f"node/{node.node}",
                 "name": node.node,
-                "nodeid": index,
+                "nodeid": 0 if standalone else index,
                 "online": 1 if node.status == "online" else 0,
                 "local": 1 if index == 1 else 0,
                 "ip": f"192.0.2.{index}",

@@ -33,6 +33,8 @@ class ClusterInfo(_Strict):
     """Cluster-wide facts. ``api_level`` "8.0" simulates a pre-8.1 ``/pools`` (no parameters)."""
 
     name: str = "demo"
+    # a single node that never joined a cluster: /cluster/status has no `type: cluster` entry
+    standalone: bool = False
     version: str = "9.2.11"
     repoid: str = "14a22df3a1b2c3d4"
     api_level: str | None = None

@@ -186,7 +186,7 @@ class Router:
 class _Quiet:
     """Mixin silencing the stdlib's per-request stderr logging."""
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: ARG002 - stdlib signature
         return
 
 
@@ -253,7 +253,7 @@ class _TlsHttpServer(ThreadingHTTPServer):
             with contextlib.suppress(OSError):
                 tls_sock.close()
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
+    def handle_error(self, request: Any, client_address: Any) -> None:  # noqa: ARG002 - stdlib
         return
 
 
