@@ -119,6 +119,7 @@ def _main_job(
     url, ca, token_id, secret, now_ts = api
     timings: dict[str, float] = {}
     sizes: dict[str, int] = {}
+    peaks: dict[str, float] = {}  # peak RSS so far, at the end of each stage
 
     def timed(name: str, func: Any) -> Any:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -137,6 +138,7 @@ def _main_job(
                 return await func(*args, **kwargs)
             finally:
                 timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
+                peaks[f"after {name}"] = _peak_mib()
 
         return wrapper
 
@@ -147,6 +149,7 @@ def _main_job(
         data = original_render(report, fmt)
         timings[f"render {fmt}"] = time.perf_counter() - start
         sizes[fmt] = len(data)
+        peaks[f"after {fmt}"] = _peak_mib()
         return data
 
     write._render = render
@@ -180,7 +183,12 @@ def _main_job(
         "sizes": sizes,
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "cpu_s": round(sum(resource.getrusage(resource.RUSAGE_SELF)[:2]), 1),
+        "peak_rss_after_mib": peaks,
     }
+
+
+def _peak_mib() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def _child(api: tuple[str, str, str, str, int], formats: list[str], out_dir: str,
