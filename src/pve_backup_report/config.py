@@ -7,7 +7,9 @@ variable and what is expected — and never echoes the value, which could be the
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -233,6 +235,16 @@ def _ca_bundle(variable: str, value: str | None) -> Path | None:
     return path
 
 
+def system_language(env: Mapping[str, str]) -> str:
+    """The report language when REPORT_LANGUAGE is unset: the system locale's, as POSIX
+    picks it (the first set of LC_ALL, LC_MESSAGES, LANG), French for `fr…`, else English."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = (env.get(name) or "").strip()
+        if value:
+            return "fr" if value.lower().startswith("fr") else "en"
+    return "en"
+
+
 def load_settings(env_file: Path | None = None, file_wins: bool = False) -> Settings:
     """Read and validate settings; raises ConfigError on the first bad value.
 
@@ -304,7 +316,7 @@ def validate(raw: RawSettings) -> Settings:
             else None
         ),
     )
-    language = (raw.report_language or "en").strip().lower()
+    language = (raw.report_language or "").strip().lower() or system_language(os.environ)
     if language not in ("en", "fr"):
         raise ConfigError("REPORT_LANGUAGE", "expected en or fr")
     history_db = (raw.report_history_db or "").strip()

@@ -32,6 +32,9 @@ ENV_VARS = (
     "PVE_ALLOW_INSECURE_HTTP",
     "REPORT_OPT_OUT_TAG",
     "REPORT_LANGUAGE",
+    "LC_ALL",  # the report language defaults to the system locale's
+    "LC_MESSAGES",
+    "LANG",
     "REPORT_HISTORY_DB",
     "REPORT_CONFIG_CACHE_HOURS",
     "BACKUP_MAX_AGE_HOURS",

@@ -20,10 +20,21 @@ def test_check_api_all_ok(start_sim: Start, cli: Cli) -> None:
     assert result.code == 0, result.out + result.err
     lines = result.out.splitlines()
     assert sum(1 for line in lines if line.startswith("OK ")) == 9
-    assert "OK      guests (/cluster/resources): 7 item(s)" in lines
-    assert "OK      backup jobs (/cluster/backup): 6 item(s)" in lines
-    assert "OK      node tasks (pve1) (/nodes/pve1/tasks): 1 item(s)" in lines
+    assert "OK      guests (/cluster/resources): 7 items" in lines
+    assert "OK      backup jobs (/cluster/backup): 6 items" in lines
+    assert "OK      node tasks (pve1) (/nodes/pve1/tasks): 1 item" in lines
     assert lines[-1] == "9/9 checks passed"
+
+
+def test_check_api_speaks_the_report_language(start_sim: Start, cli: Cli) -> None:
+    """REPORT_LANGUAGE unset, LANG=fr_FR.UTF-8: the system locale chooses French."""
+    sim = start_sim(scenario())
+    result = cli(["--check-api"], sim.env(LANG="fr_FR.UTF-8"))
+    assert result.code == 0, result.out + result.err
+    lines = result.out.splitlines()
+    assert "OK     guests (/cluster/resources)\u202f: 7 éléments" in lines
+    assert "OK     node tasks (pve1) (/nodes/pve1/tasks)\u202f: 1 élément" in lines
+    assert lines[-1] == "9/9 vérifications réussies"
 
 
 def test_check_api_fails_a_probe_answering_the_wrong_type(start_sim: Start, cli: Cli) -> None:

@@ -303,8 +303,10 @@ def test_message_structure(tmp_path: Path) -> None:
     assert [p.get_content_type() for p in alternative] == ["text/plain", "text/html"]
     text = alternative[0].get_content()
     html = alternative[1].get_content()
-    assert "Needs attention (4):" in text and "102 lab (pve2): in no backup job" in text
+    assert "Guests that need attention:" in text
+    assert "[CRITICAL] 102 lab (pve2): in no backup job" in text
     assert "<svg" not in html.lower() and "<script" not in html.lower()
+    assert "<style" not in html.lower()  # styles are inlined (see test_mail_digest.py)
     assert "cluster1" in html
     assert [p.get_filename() for p in parts[1:]] == ["report.pdf", "guests.csv", "report.json"]
     assert parts[1].get_content() == pdf.read_bytes()

@@ -136,3 +136,18 @@ def test_english_report_and_json_keep_the_english_message() -> None:
     assert "Job backup-1 selects pool &#39;staging&#39;, which does not exist: Proxmox" in html
     json_fr = render_json(report("fr"))
     assert POOL.message in json_fr and "sélectionne" not in json_fr
+
+
+def test_french_anomaly_counts_agree_in_number() -> None:
+    """`{guests:p:…|…}`: the count and its word by the CLDR rule (French: 0 and 1 singular)."""
+    from pve_backup_report.report.i18n import Translator
+
+    tr = Translator("fr")
+    one = tr.anomaly("job_disabled", "Job old is disabled", {"job": "old", "guests": 1})
+    many = tr.anomaly("job_disabled", "Job old is disabled", {"job": "old", "guests": 3})
+    zero = tr.anomaly("job_disabled", "Job old is disabled", {"job": "old", "guests": 0})
+    assert one.endswith("(1 invité sélectionné)")
+    assert many.endswith("(3 invités sélectionnés)")
+    assert zero.endswith("(0 invité sélectionné)")
+    text = tr.anomaly("pbs_unencrypted", "x", {"guests": 2, "location": "pbs1:s", "vmids": "1, 2"})
+    assert text == "2 invités ont un dernier instantané non chiffré sur pbs1:s\u202f: 1, 2"

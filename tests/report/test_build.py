@@ -107,10 +107,10 @@ def test_french_explanations_from_structure() -> None:
     )
     assert report.guest(107).explanation_text == (
         "la tâche nfs-weekly est limitée au nœud pve2 mais l’invité tourne sur pve1",
-        "sélectionné par aucune tâche de sauvegarde",
+        "n’est sélectionné par aucune tâche de sauvegarde",
     )
     assert report.guest(106).explanation_text[0] == (
-        "retiré volontairement avec l’étiquette «\u202fno-backup\u202f»\u202f: test VM"
+        "volontairement hors sauvegarde (étiquette «\u202fno-backup\u202f»)\u202f: test VM"
     )
     # the engine's English stays in the coverage block (JSON)
     assert report.guest(105).coverage.explanation == ("excluded by job nfs-weekly",)

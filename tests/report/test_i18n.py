@@ -45,6 +45,7 @@ def _template_keys() -> set[str]:
     for item in root.iterdir():
         text = item.read_text(encoding="utf-8")
         keys.update(re.findall(r"tr\.t\('([a-z0-9_.]+)'", text))
+        keys.update(k + ".other" for k in re.findall(r"tr\.plural\('([a-z0-9_.]+)'", text))
     return keys
 
 
@@ -67,6 +68,7 @@ def test_every_code_has_a_label() -> None:
     wanted = {f"verdict.{v.value}" for v in Verdict}
     wanted |= {f"method.verdict.{v.value}" for v in Verdict}
     wanted |= {f"reason.{r}" for r in get_args(AttentionReason)}
+    wanted |= {f"finding.{r}.{n}" for r in get_args(AttentionReason) for n in ("one", "other")}
     wanted |= {f"result.{r}" for r in get_args(BackupResult)}
     wanted |= {f"freshness.{f}" for f in get_args(FreshnessStatus)}
     wanted |= {f"severity.{s.value}" for s in Severity}
@@ -91,9 +93,12 @@ def test_french_formats() -> None:
     assert tr.number(0.25, 2) == "0,25"
     assert tr.percent(1, 3) == f"33,3{NNBSP}%"
     assert tr.size(1536 * 1024**2) == f"1,5{NNBSP}Gio"
-    assert tr.age(36) == f"36{NNBSP}h"
-    assert tr.age(72) == f"3{NNBSP}jours"
-    assert tr.age(1.5) == f"1,5{NNBSP}h"
+    # CLDR (Babel): no-break space before long unit names; French 0 ≤ n < 2 is singular
+    assert tr.age(36) == "36\u00a0heures"
+    assert tr.age(72) == "3\u00a0jours"
+    assert tr.age(1.5) == "1,5\u00a0heure"
+    assert tr.duration(3725) == f"1{NNBSP}h 2\u00a0min"
+    assert tr.datetime_z(NOW) == "26/11/2026 21:05\u00a0CET"
 
 
 def test_english_formats() -> None:
@@ -102,14 +107,22 @@ def test_english_formats() -> None:
     assert tr.datetime(NOW, with_zone=True) == "2026-11-26 21:05 CET (UTC+01:00)"
     assert tr.number(1234567.5, 1) == "1,234,567.5"
     assert tr.size(512) == "512 B"
-    assert tr.duration(3725) == f"1{NNBSP}h{NNBSP}02{NNBSP}min"
-    assert tr.age(0.5) == "30 min"
+    assert tr.duration(3725) == "1 hr 2 min"
+    assert tr.duration(65) == "1 min 5 sec"
+    assert tr.age(0.5) == "30 minutes"
+    assert tr.age(1) == "1 hour"
+    assert tr.datetime_z(NOW) == "2026-11-26 21:05\u00a0CET"
 
 
 def test_times_follow_the_report_zone() -> None:
     tr = Translator("en", ZoneInfo("Europe/Paris"))
     utc = datetime.fromisoformat("2026-07-01T12:00:00+00:00")
     assert tr.datetime(utc) == "2026-07-01 14:00"  # CEST
+    assert tr.datetime_z(utc) == "2026-07-01 14:00\u00a0CEST"
+    assert (
+        Translator("en", ZoneInfo("Asia/Dubai")).datetime_z(utc)
+        == "2026-07-01 16:00\u00a0UTC+04:00"
+    )
 
 
 # ------------------------------------------------------------------ anomaly messages
@@ -174,4 +187,25 @@ def test_anomaly_message_placeholders_are_detail_names() -> None:
             if name is None:
                 continue
             assert re.fullmatch(r"[a-z][a-z0-9_]*", name), (key, name)
-            assert spec in ("", "date", "datetime", "n") and conversion is None, (key, spec)
+            known = spec in ("", "date", "datetime", "n") or re.fullmatch(r"p:[^|]+\|[^|]+", spec)
+            assert known and conversion is None, (key, spec)
+
+
+def test_french_typography_and_wording() -> None:
+    """As a French sysadmin writes: a narrow no-break space before : ; ? ! (a colon glued to a
+    word is an identifier, e.g. `{server}:{datastore}`), agreement by plural forms rather
+    than "(s)", and the project's terms."""
+    fr = catalogue("fr")
+    for key, text in fr.items():
+        if key == "letter.undetermined":
+            continue
+        assert not re.search(r"[ \u00a0][:;?!]", text), key
+        assert not re.search(r"\w[;?!]", text), key
+        if not key.startswith("anomaly."):
+            assert "(s)" not in text, key
+        assert "étiquette de retrait" not in text, key
+    assert fr["method.verdict.not_covered"].startswith("n’est sélectionné par aucune tâche")
+    tr = Translator("fr")
+    assert tr.plural("text.n.covered_other", 1) == "1 couvert (autre stockage)"
+    assert tr.plural("text.n.covered_other", 2) == "2 couverts (autre stockage)"
+    assert tr.plural("guests.intro", 17) == "17 invités, par VMID."

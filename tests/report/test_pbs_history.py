@@ -153,7 +153,7 @@ def test_html_content_en() -> None:
     assert "Orphaned backups" in html and "vm/999" in html
     assert "Newly not covered" in html and "Deleted guests" in html
     assert "Compared with the report of 2026-11-25 09:30 CET (UTC+01:00)." in html
-    assert "Trends over the last 3 run(s)" in html
+    assert "Trends over the last 3 runs" in html
     assert "Daily results, last 14 days" in html
     # the email variant colours grid cells inline (mail clients drop <style> at times)
     email = render_html(build_full(), "email")
@@ -170,7 +170,7 @@ def test_markdown_and_text() -> None:
     md = render_md(build_full())
     assert "## Changes since the previous report" in md and "## Backup servers" in md
     assert "  - 101 db (success → failure)" in md
-    assert "| 2026-11-26 09:30 | 71.4% | 1 | 2 |" in md
+    assert "| 2026-11-26 09:30\u00a0CET | 71.4% | 1 | 2 |" in md
     assert "| 101 | db | · | · | · | · | · | · | · | F | · | · | · | · | S | F |" in md
     text = render_text(build_full("fr"))
     assert "Non vérifiés\u202f: 2 · groupes de sauvegarde orphelins\u202f: 2" in text

@@ -61,7 +61,7 @@ def test_pdf_groups_thousands_of_anomalies_web_lists_them_all() -> None:
     assert printed.count("Guest 100") == 3  # 1000, 1001, 1002: the first three examples
     assert "… and 7 more" in printed
     assert "the full list, one line per anomaly, is in the HTML and JSON reports" in printed
-    assert re.search(r"<td>backup_stale<br>.*?</td><td>10</td>", printed)
+    assert re.search(r'<span class="code">backup_stale</span><br>.*?</td><td>10</td>', printed)
     web = _section(render_html(report, "web"), "anomalies")
     assert all(f"Guest {v}: too old" in web for v in range(1000, 1010))
 
@@ -85,10 +85,14 @@ def test_pdf_attention_capped_with_counts_by_reason(monkeypatch: pytest.MonkeyPa
     assert f"<td>{third.vmid} " not in printed
     assert "this PDF lists the 2 most serious of them below" in printed
     assert "The full list is in the HTML, JSON and CSV reports" in printed
+    # the findings above the table count every guest by reason, the omitted ones included
     reasons = [r for g in report.attention_rows() for r in g.attention]
+    tr = rh.Translator("en", None)
     for reason in set(reasons):
-        label = rh.Translator("en", None).t(f"reason.{reason}")
-        assert f"<tr><td>{label}</td><td>{reasons.count(reason)}</td></tr>" in printed
+        text = tr.plural(f"finding.{reason}", reasons.count(reason))
+        assert f'<li id="finding-{reason}">' in printed and f"<bdi>{text}</bdi>" in printed
+    # a guest left out of the PDF is named in its finding, not linked to a missing card
+    assert f'href="#guest-{third.vmid}"' not in printed
     web = _section(render_html(report, "web"), "attention")
     assert str(third.vmid) in web
 

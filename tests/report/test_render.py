@@ -75,11 +75,12 @@ def test_not_specified_is_marked() -> None:
 
 def test_cards_coloured_with_text() -> None:
     html = render_html(build())
-    assert (
-        '<div class="card bad"><span class="n">2</span>'
-        '<span class="l">Not covered (incl. disabled job only)</span>' in html
-    )
-    assert '<div class="card warn"><span class="n">2</span><span class="l">Stale</span>' in html
+    # every count links to its list: here the findings naming those guests
+    not_covered = '<a class="card bad" href="#finding-not_covered"><span class="n">2</span>'
+    assert not_covered + '<span class="l">Not covered (incl. disabled job only)</span>' in html
+    stale = '<a class="card warn" href="#finding-stale"><span class="n">2</span>'
+    assert stale + '<span class="l">Stale</span>' in html
+    assert 'id="finding-not_covered"' in html and 'id="finding-stale"' in html
 
 
 def test_csv_is_rfc4180_and_injection_safe() -> None:
@@ -126,9 +127,16 @@ def test_markdown_cell() -> None:
 def test_text_summary(lang: str) -> None:
     text = render_text(build(lang))
     lines = text.splitlines()
-    assert lines[1].startswith("Guests 9:" if lang == "en" else "Invités 9\u202f:")
+    assert lines[2].startswith(
+        "9 guests: 4 covered (PBS), 1 covered (other storage), 2 not covered"
+        if lang == "en"
+        else "9 invités\u202f: 4 couverts (PBS), 1 couvert (autre stockage), 2 non couverts"
+    )
     items = [line for line in lines if line.startswith("  [")]
-    assert [line.split()[1] for line in items[:6]] == ["107", "104", "101", "105", "108", "103"]
+    # job, storage and cluster findings first (storage_disabled, job_disabled), then guests
+    assert items[0].endswith("(storage_disabled)") and items[1].endswith("(job_disabled)")
+    guests = [line.split()[1] for line in items[2:8]]
+    assert guests == ["107", "104", "101", "105", "108", "103"]
     assert "100 web" not in text  # covered and fresh: not listed
     assert lines[-1].endswith("CRITICAL")
 

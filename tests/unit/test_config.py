@@ -117,3 +117,31 @@ def test_missing_env_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(tmp_path / "nope.env")
     assert info.value.variable == "--env-file"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "en"),
+        ({"LANG": "fr_FR.UTF-8"}, "fr"),
+        ({"LANG": "fr_CA.UTF-8"}, "fr"),
+        ({"LANG": "de_DE.UTF-8"}, "en"),
+        ({"LANG": "C.UTF-8"}, "en"),
+        ({"LC_MESSAGES": "fr_BE", "LANG": "en_US.UTF-8"}, "fr"),  # LC_MESSAGES before LANG
+        ({"LC_ALL": "en_GB.UTF-8", "LC_MESSAGES": "fr_FR"}, "en"),  # LC_ALL wins
+        ({"LC_ALL": "", "LANG": "fr_FR"}, "fr"),  # empty counts as unset
+    ],
+)
+def test_language_defaults_to_the_system_locale(
+    env: dict[str, str], expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert validate(raw()).report.language == expected
+
+
+def test_report_language_wins_over_the_system_locale(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LANG", "fr_FR.UTF-8")
+    assert validate(raw(REPORT_LANGUAGE="en")).report.language == "en"
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    assert validate(raw(REPORT_LANGUAGE=" FR ")).report.language == "fr"

@@ -86,8 +86,9 @@ def run(
     _warn_insecure(settings, pbs)
     if args.send_mail and mail is None:
         mail = mail_settings(pbs_environment(env_file))
+    lang = args.lang or settings.report.language  # the diagnostics speak it too
     if args.check_api:  # before importing collectors and renderers: it must start fast
-        return _check_api(settings, pbs, out)
+        return _check_api(settings, pbs, out, lang)
     from . import modes
     from .pipeline import collect_run
 
@@ -98,7 +99,7 @@ def run(
                 collect_run(settings, pbs, evidence=False, now=now, stage=progress.stage)
             )
             modes.tell_failure(run_data, settings)
-            return modes.dump_inventory(args, run_data, out)
+            return modes.dump_inventory(args, run_data, out, lang)
         cache = None
         remembered = None
         config_cache = None
@@ -144,7 +145,6 @@ def run(
             )
         )
     modes.tell_failure(run_data, settings)
-    lang = args.lang or settings.report.language
     # --dump-coverage only needs the report for its exit status: no history read for it
     history = use_history and not args.dump_coverage
     clock = time.monotonic()
@@ -192,7 +192,7 @@ def run(
     return int(status)
 
 
-def _check_api(settings: Settings, pbs: list[PbsSettings], out: IO[str]) -> int:
+def _check_api(settings: Settings, pbs: list[PbsSettings], out: IO[str], lang: str = "en") -> int:
     from ..diagnostics.check_api import ProbeResult, check_api, print_check
     from .client_config import client_config
 
@@ -208,7 +208,7 @@ def _check_api(settings: Settings, pbs: list[PbsSettings], out: IO[str]) -> int:
         return results
 
     results = asyncio.run(probes())
-    return int(print_check(results, out))
+    return int(print_check(results, out, lang))
 
 
 def _send_mail(mail: MailSettings, report: Report, paths: list[Path]) -> ExitStatus:

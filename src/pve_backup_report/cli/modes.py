@@ -20,6 +20,7 @@ from ..outputs.nagios import cluster_label, nagios_output, parse_thresholds
 from ..outputs.prometheus import ClusterRun, exposition, write_textfile
 from ..report.build import build_report
 from ..report.history_records import with_history
+from ..report.i18n import Translator
 from ..report.model import Report
 from ..report.render_json import guest_data, render_json
 from ..report.status import report_exit_status
@@ -47,16 +48,17 @@ def inventory_status(run: RunData) -> ExitStatus:
     return from_anomalies(run.inventory.anomalies)
 
 
-def dump_inventory(args: argparse.Namespace, run: RunData, out: IO[str]) -> int:
+def dump_inventory(args: argparse.Namespace, run: RunData, out: IO[str], lang: str = "en") -> int:
     if args.json:
         data: dict[str, Any] = inventory_json(run.inventory)
         if run.pbs is not None:
             data["pbs"] = pbs_inventory_json(run.pbs)
         out.write(json.dumps(strip_controls_deep(data), indent=2, ensure_ascii=False) + "\n")
     else:
-        render_inventory(run.inventory, out)
+        tr = Translator(lang)
+        render_inventory(run.inventory, out, tr=tr)
         if run.pbs is not None:
-            render_pbs_inventory(run.pbs, out)
+            render_pbs_inventory(run.pbs, out, tr=tr)
     return int(inventory_status(run))
 
 
@@ -127,7 +129,15 @@ def dump_coverage(args: argparse.Namespace, run: RunData, report: Report, out: I
         )
         out.write(json.dumps(strip_controls_deep(data), indent=2, ensure_ascii=False) + "\n")
     else:
-        render_coverage(run.inventory, run.coverage, run.anomalies, out, evidence=evidence)
+        render_coverage(
+            run.inventory,
+            run.coverage,
+            run.anomalies,
+            out,
+            evidence=evidence,
+            tr=Translator(report.lang, report.generated_at.tzinfo),
+            explanations={g.vmid: g.explanation_text for g in report.guests},
+        )
     return int(run_status(run, report))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ..analysis.coverage import CoverageResult, compute_coverage
@@ -144,6 +144,7 @@ async def collect_run(
     extra = cross_check(inventory.not_backed_up, coverage.guests)
     if evidence_result is not None:
         extra.extend(evidence_result.anomalies)
+        inventory = with_node_timezones(inventory, evidence_result.node_timezones)
     if pbs_result is not None:
         extra.extend(pbs_result.anomalies)
     duration = time.monotonic() - clock
@@ -158,3 +159,12 @@ async def collect_run(
         started_at=started_at,
         duration_s=duration,
     )
+
+
+def with_node_timezones(inventory: Inventory, zones: Mapping[str, str]) -> Inventory:
+    """The nodes' time zones read with the task history (`/nodes/{node}/time`), so that the
+    report computes next runs and says "node time" in the zone Proxmox itself uses."""
+    if not zones:
+        return inventory
+    nodes = tuple(replace(n, timezone=n.timezone or zones.get(n.name)) for n in inventory.nodes)
+    return replace(inventory, nodes=nodes)

@@ -65,6 +65,7 @@ class EvidenceResult:
     inspected_oldest: datetime | None = None
     node_history_oldest: dict[str, datetime | None] = field(default_factory=dict)
     logs_from_cache: int = 0
+    node_timezones: dict[str, str] = field(default_factory=dict)  # node → IANA name, if read
 
 
 @dataclass
@@ -318,6 +319,7 @@ async def collect_evidence(
         inspected_oldest=min((t.started_at for t in inspected), default=None),
         node_history_oldest={n: h.oldest for n, h in history.nodes.items()},
         logs_from_cache=walker.logs_from_cache,
+        node_timezones={n: z.key for n, z in history.timezones.items()},
     )
 
 

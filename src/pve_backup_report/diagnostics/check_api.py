@@ -112,17 +112,45 @@ def _first_online_node(results: list[ProbeResult]) -> str | None:
     return online[0] if online else None
 
 
-def print_check(results: list[ProbeResult], out: IO[str]) -> ExitStatus:
-    """One line per probe and a total; here, not in the CLI's modes, so that `--check-api`
-    does not import the report renderers (it must start fast)."""
+def print_check(results: list[ProbeResult], out: IO[str], lang: str = "en") -> ExitStatus:
+    """One line per probe and a total, in the report language (the probe names, paths and
+    the server's error texts stay as they are). Here, not in the CLI's modes, so that
+    `--check-api` does not import the report renderers (it must start fast): English is
+    written directly, another language loads the catalogue (and Babel's plural rules)."""
+    words = _check_words(lang)
+    pad = max(len(words["ok"]), len(words["failed"])) + 2
     for result in results:
         label = f"{result.probe.name} ({result.probe.path})"
         if result.ok:
-            out.write(f"OK      {label}: {result.count} item(s)\n")
+            items = words["items"](result.count or 0)
+            out.write(f"{words['ok']:<{pad}}{label}{words['colon']} {items}\n")
         else:
-            out.write(f"FAILED  {label}: {result.error}\n")
+            out.write(f"{words['failed']:<{pad}}{label}{words['colon']} {result.error}\n")
             if result.hint:
-                out.write(f"        hint: {result.hint}\n")
+                out.write(f"{'':<{pad}}{words['hint']}{words['colon']} {result.hint}\n")
     failed = sum(1 for r in results if not r.ok)
-    out.write(f"{len(results) - failed}/{len(results)} checks passed\n")
+    out.write(words["passed"](len(results) - failed, len(results)) + "\n")
     return ExitStatus.OK if failed == 0 else ExitStatus.CRITICAL
+
+
+def _check_words(lang: str) -> dict[str, Any]:
+    if lang == "en":
+        return {
+            "ok": "OK",
+            "failed": "FAILED",
+            "hint": "hint",
+            "colon": ":",
+            "items": lambda n: f"{n} item" if n == 1 else f"{n} items",
+            "passed": lambda n, total: f"{n}/{total} check{'' if n == 1 else 's'} passed",
+        }
+    from ..report.i18n import Translator
+
+    tr = Translator(lang)
+    return {
+        "ok": tr.t("diag.check.ok"),
+        "failed": tr.t("diag.check.failed"),
+        "hint": tr.t("diag.check.hint"),
+        "colon": tr.punct(":"),
+        "items": lambda n: tr.plural("diag.check.items", n),
+        "passed": lambda n, total: tr.plural("diag.check.passed", n, total=tr.number(total)),
+    }

@@ -16,7 +16,9 @@ from rich.text import Text
 
 from ..analysis.coverage import CoverageResult, Verdict
 from ..model import Anomaly, Guest, GuestEvidence, Inventory
+from ..report.i18n import Translator
 from ..serialize import to_jsonable
+from .words import word
 
 VERDICT_STYLE = {
     Verdict.COVERED: "green",
@@ -80,19 +82,32 @@ def coverage_json(
     }
 
 
-def summary_line(coverage: CoverageResult) -> str:
+def summary_line(coverage: CoverageResult, tr: Translator | None = None) -> str:
+    """`9 guests: 4 covered, …` (English: verdict codes; other languages: their labels)."""
     counts = coverage.counts()
-    parts = [f"{counts[v.value]} {v.value}" for v in Verdict if counts[v.value]]
-    return f"{len(coverage.guests)} guests: " + (", ".join(parts) if parts else "none")
+    if tr is None or tr.lang == "en":
+        parts = [f"{counts[v.value]} {v.value}" for v in Verdict if counts[v.value]]
+        return f"{len(coverage.guests)} guests: " + (", ".join(parts) if parts else "none")
+    parts = [
+        f"{tr.t('verdict.' + v.value)}{tr.punct(':')} {tr.number(counts[v.value])}"
+        for v in Verdict
+        if counts[v.value]
+    ]
+    head = tr.plural("text.n.guests", len(coverage.guests))
+    return f"{head}{tr.punct(':')} " + (", ".join(parts) if parts else word(tr, "none"))
 
 
-def _last(evidence: GuestEvidence | None) -> Text:
+def _last(evidence: GuestEvidence | None, tr: Translator | None = None) -> Text:
     if evidence is None or evidence.latest_backup is None:
-        return Text("no backup in history" if evidence is not None else "-", style="dim")
+        text = word(tr, "no backup in history") if evidence is not None else "-"
+        return Text(text, style="dim")
     latest = evidence.latest_backup
     when = latest.started_at.strftime("%Y-%m-%d %H:%M") if latest.started_at else "?"
+    if tr is not None and latest.started_at is not None:
+        when = tr.datetime_z(latest.started_at) or when
+    result = tr.t(f"result.{latest.result}") if tr is not None else latest.result
     style = {"success": "green", "warning": "yellow", "failure": "red"}.get(latest.result, "")
-    return Text(f"{latest.result} {when}", style=style)
+    return Text(f"{result} {when}", style=style)
 
 
 def render_coverage(
@@ -102,29 +117,39 @@ def render_coverage(
     out: IO[str],
     width: int | None = None,
     evidence: Mapping[int, GuestEvidence] | None = None,
+    tr: Translator | None = None,
+    explanations: Mapping[int, Sequence[str]] | None = None,
 ) -> None:
+    """The coverage table in `tr`'s language; `explanations` (VMID → lines, e.g. the report
+    model's `explanation_text`) replace the engine's English explanation when given."""
     console = Console(file=out, width=width or 160, highlight=False, markup=False, emoji=False)
-    table = Table(title="Backup coverage", title_justify="left")
+    table = Table(title=word(tr, "Backup coverage"), title_justify="left")
     for column in ("vmid", "name", "type", "node", "verdict", "jobs", "last backup", "explanation"):
-        table.add_column(column, overflow="fold")
+        table.add_column(word(tr, column), overflow="fold")
     for guest in sorted_guests(inventory, coverage):
         cov = coverage.guests[guest.vmid]
+        verdict = tr.t(f"verdict.{cov.status.value}") if tr is not None else cov.status.value
+        lines = (explanations or {}).get(guest.vmid, cov.explanation)
+        unset = word(tr, "not specified")
         table.add_row(
             Text(str(guest.vmid)),
-            Text(guest.name or "not specified", style="" if guest.name else "italic dim"),
-            Text(guest.type + (" (template)" if guest.template else "")),
+            Text(guest.name or unset, style="" if guest.name else "italic dim"),
+            Text(guest.type + (f" ({word(tr, 'template')})" if guest.template else "")),
             Text(guest.node),
-            Text(cov.status.value, style=VERDICT_STYLE[cov.status]),
+            Text(verdict, style=VERDICT_STYLE[cov.status]),
             Text(", ".join(r.job_id for r in cov.jobs) or "-"),
-            _last((evidence or {}).get(guest.vmid) if evidence is not None else None),
-            Text("; ".join(cov.explanation)),
+            _last((evidence or {}).get(guest.vmid) if evidence is not None else None, tr),
+            Text(f"{tr.punct(';') if tr is not None else ';'} ".join(lines)),
         )
     console.print(table)
     if anomalies:
-        atable = Table(title="Anomalies", title_justify="left")
+        atable = Table(title=word(tr, "Anomalies"), title_justify="left")
         for column in ("severity", "component", "code", "message"):
-            atable.add_column(column, overflow="fold")
+            atable.add_column(word(tr, column), overflow="fold")
         for a in anomalies:
-            atable.add_row(Text(a.severity.value), Text(a.component), Text(a.code), Text(a.message))
+            message = tr.anomaly(a.code, a.message, a.details) if tr is not None else a.message
+            atable.add_row(
+                Text(word(tr, a.severity.value)), Text(a.component), Text(a.code), Text(message)
+            )
         console.print(atable)
-    console.print(Text(summary_line(coverage)))
+    console.print(Text(summary_line(coverage, tr)))

@@ -13,16 +13,18 @@ from rich.table import Table
 from rich.text import Text
 
 from ..model import Inventory, Storage
+from ..report.i18n import Translator
 from ..serialize import to_jsonable
+from .words import word
 
 NOT_SPECIFIED = "not specified"
 
 
-def _cell(value: Any) -> Text:
+def _cell(value: Any, tr: Translator | None = None) -> Text:
     if value is None or value == "" or value == ():
-        return Text(NOT_SPECIFIED, style="italic dim")
+        return Text(word(tr, NOT_SPECIFIED), style="italic dim")
     if isinstance(value, bool):
-        return Text("yes" if value else "no")
+        return Text(word(tr, "yes" if value else "no"))
     if isinstance(value, tuple | list):
         return Text(", ".join(str(v) for v in value))
     if isinstance(value, dict):
@@ -37,31 +39,37 @@ def _first_line(text: str | None, limit: int = 60) -> str | None:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
-    table = Table(title=title, title_justify="left", show_lines=False)
+def _table(
+    title: str, columns: list[str], rows: list[list[Any]], tr: Translator | None = None
+) -> Table:
+    """A table whose title and headers (English in the code) speak `tr`'s language."""
+    table = Table(title=word(tr, title), title_justify="left", show_lines=False)
     for column in columns:
-        table.add_column(column, overflow="fold")
+        table.add_column(word(tr, column), overflow="fold")
     for row in rows:
-        table.add_row(*(_cell(v) for v in row))
+        table.add_row(*(_cell(v, tr) for v in row))
     if not rows:
-        table.add_row(*([Text("(none)", style="dim")] + [Text("")] * (len(columns) - 1)))
+        none = Text(word(tr, "(none)"), style="dim")
+        table.add_row(*([none] + [Text("")] * (len(columns) - 1)))
     return table
 
 
-def _pbs_rows(storages: tuple[Storage, ...]) -> list[list[Any]]:
+def _pbs_rows(storages: tuple[Storage, ...], tr: Translator | None) -> list[list[Any]]:
     return [
         [
             s.storage_id,
-            "active" if s.active else "disabled",
+            word(tr, "active" if s.active else "disabled"),
             s.server,
-            s.port or "8007 (default)",
+            s.port or f"8007 ({word(tr, 'default')})",
             s.datastore,
-            s.namespace or "root",
+            s.namespace or word(tr, "root"),
             s.username,
             s.fingerprint,
-            ("yes (key " + s.encryption_key + ")") if s.encryption_key else "no",
+            f"{word(tr, 'yes')} ({word(tr, 'key')} {s.encryption_key})"
+            if s.encryption_key
+            else word(tr, "no"),
             s.retention or None,
-            s.nodes or "all nodes",
+            s.nodes or word(tr, "all nodes"),
         ]
         for s in storages
         if s.is_pbs
@@ -74,13 +82,18 @@ def inventory_json(inventory: Inventory) -> dict[str, Any]:
     return data
 
 
-def render_inventory(inventory: Inventory, out: IO[str], width: int | None = None) -> None:
+def render_inventory(
+    inventory: Inventory, out: IO[str], width: int | None = None, tr: Translator | None = None
+) -> None:
+    """The inventory as terminal tables, in `tr`'s language (English without one)."""
     console = Console(file=out, width=width or 160, highlight=False, markup=False, emoji=False)
     version = inventory.version.version if inventory.version else None
+    colon = tr.punct(":") if tr is not None else ":"
+    unset = word(tr, NOT_SPECIFIED)
     console.print(
         Text(
-            f"Cluster: {inventory.cluster_label}   "
-            f"PVE version: {version or NOT_SPECIFIED}   API: {inventory.api_url}"
+            f"{word(tr, 'Cluster')}{colon} {inventory.cluster_label}   "
+            f"{word(tr, 'PVE version')}{colon} {version or unset}   API{colon} {inventory.api_url}"
         )
     )
     console.print(
@@ -88,6 +101,7 @@ def render_inventory(inventory: Inventory, out: IO[str], width: int | None = Non
             "Nodes",
             ["node", "status", "subscription", "ssl fingerprint"],
             [[n.name, n.status, n.subscription_level, n.ssl_fingerprint] for n in inventory.nodes],
+            tr,
         )
     )
     console.print(
@@ -106,7 +120,8 @@ def render_inventory(inventory: Inventory, out: IO[str], width: int | None = Non
                 "retention",
                 "nodes",
             ],
-            _pbs_rows(inventory.storages),
+            _pbs_rows(inventory.storages, tr),
+            tr,
         )
     )
     console.print(
@@ -117,13 +132,14 @@ def render_inventory(inventory: Inventory, out: IO[str], width: int | None = Non
                 [
                     s.storage_id,
                     s.type,
-                    "active" if s.active else "disabled",
+                    word(tr, "active" if s.active else "disabled"),
                     s.content,
-                    s.nodes or "all nodes",
+                    s.nodes or word(tr, "all nodes"),
                 ]
                 for s in inventory.storages
                 if not s.is_pbs
             ],
+            tr,
         )
     )
     console.print(
@@ -156,6 +172,7 @@ def render_inventory(inventory: Inventory, out: IO[str], width: int | None = Non
                 ]
                 for g in inventory.guests
             ],
+            tr,
         )
     )
     pools = inventory.pools
@@ -163,10 +180,11 @@ def render_inventory(inventory: Inventory, out: IO[str], width: int | None = Non
         _table(
             "Pools",
             ["pool", "comment", "members (job pools)"],
-            [[p.poolid, p.comment, _members(inventory, p.poolid)] for p in (pools or ())],
+            [[p.poolid, p.comment, _members(inventory, p.poolid, tr)] for p in (pools or ())],
+            tr,
         )
         if pools is not None
-        else Text("Pools: could not be read (see anomalies)")
+        else Text(word(tr, "Pools: could not be read (see anomalies)"))
     )
     jobs = inventory.jobs
     console.print(
@@ -186,52 +204,61 @@ def render_inventory(inventory: Inventory, out: IO[str], width: int | None = Non
             ],
             [
                 [
-                    j.job_id + (" (legacy)" if j.legacy else ""),
-                    "enabled" if j.enabled else "disabled",
+                    j.job_id + (f" ({word(tr, 'legacy')})" if j.legacy else ""),
+                    word(tr, "enabled" if j.enabled else "disabled"),
                     j.schedule,
                     j.storage,
                     j.mode,
-                    _selection(j.selection),
-                    j.node or "all nodes",
+                    _selection(j.selection, tr),
+                    j.node or word(tr, "all nodes"),
                     j.next_run.isoformat() if j.next_run else None,
                     j.retention or None,
                     j.comment,
                 ]
                 for j in (jobs or ())
             ],
+            tr,
         )
         if jobs is not None
-        else Text("Backup jobs: could not be read (see anomalies)")
+        else Text(word(tr, "Backup jobs: could not be read (see anomalies)"))
     )
     console.print(
         _table(
             "Anomalies",
             ["severity", "component", "code", "message"],
             [
-                [a.severity.value, a.component, a.code, a.message]
+                [
+                    word(tr, a.severity.value),
+                    a.component,
+                    a.code,
+                    tr.anomaly(a.code, a.message, a.details) if tr is not None else a.message,
+                ]
                 for a in sorted(inventory.anomalies, key=lambda a: (a.severity.rank, a.code))
             ],
+            tr,
         )
     )
 
 
-def _members(inventory: Inventory, poolid: str) -> str | None:
+def _members(inventory: Inventory, poolid: str, tr: Translator | None = None) -> str | None:
     membership = inventory.pool_memberships.get(poolid)
     if membership is None:
         from_resources = sorted(g.vmid for g in inventory.guests if g.pool == poolid)
         return ", ".join(map(str, from_resources)) if from_resources else None
     if membership.state != "ok":
         return f"({membership.state})"
-    return ", ".join(map(str, membership.members)) or "(empty)"
+    return ", ".join(map(str, membership.members)) or word(tr, "(empty)")
 
 
-def _selection(selection: Any) -> str:
+def _selection(selection: Any, tr: Translator | None = None) -> str:
     if selection.mode == "pool":
-        return f"pool {selection.pool}"
+        return f"{word(tr, 'pool')} {selection.pool}"
     if selection.mode == "vmid":
         return "vmid " + ", ".join(map(str, selection.vmids))
     if selection.mode == "all":
-        return "all" + (
-            " except " + ", ".join(map(str, selection.exclude)) if selection.exclude else ""
+        return word(tr, "all") + (
+            f" {word(tr, 'except')} " + ", ".join(map(str, selection.exclude))
+            if selection.exclude
+            else ""
         )
-    return "nothing"
+    return word(tr, "nothing")

@@ -12,16 +12,18 @@ from rich.console import Console
 
 from ..collect.pbs_entry import PbsResult
 from ..model import PbsServerInfo
+from ..report.i18n import Translator
 from ..serialize import to_jsonable
 from .inventory_view import _table
+from .words import word
 
 
 def _gib(value: int | None) -> str | None:
     return None if value is None else f"{value / (1 << 30):,.0f} GiB"
 
 
-def _ns(ns: str) -> str:
-    return ns or "(root)"
+def _ns(ns: str, tr: Translator | None = None) -> str:
+    return ns or word(tr, "(root)")
 
 
 def pbs_inventory_json(result: PbsResult) -> dict[str, Any]:
@@ -31,7 +33,7 @@ def pbs_inventory_json(result: PbsResult) -> dict[str, Any]:
     }
 
 
-def _datastore_rows(servers: tuple[PbsServerInfo, ...]) -> list[list[Any]]:
+def _datastore_rows(servers: tuple[PbsServerInfo, ...], tr: Translator | None) -> list[list[Any]]:
     rows = []
     for server in servers:
         for ds in server.datastores:
@@ -40,10 +42,10 @@ def _datastore_rows(servers: tuple[PbsServerInfo, ...]) -> list[list[Any]]:
             gc_text = None
             if gc is not None:
                 gc_text = (
-                    "never ran"
+                    word(tr, "never ran")
                     if not gc.ever_ran
                     else (
-                        f"{gc.last_run_state or 'running'}"
+                        f"{gc.last_run_state or word(tr, 'running')}"
                         + (f", {gc.last_run_end:%Y-%m-%d %H:%M}" if gc.last_run_end else "")
                     )
                 )
@@ -66,7 +68,10 @@ def _datastore_rows(servers: tuple[PbsServerInfo, ...]) -> list[list[Any]]:
     return rows
 
 
-def render_pbs_inventory(result: PbsResult, out: IO[str], width: int | None = None) -> None:
+def render_pbs_inventory(
+    result: PbsResult, out: IO[str], width: int | None = None, tr: Translator | None = None
+) -> None:
+    """The backup servers as terminal tables, in `tr`'s language (English without one)."""
     console = Console(file=out, width=width or 160, highlight=False, markup=False, emoji=False)
     servers = result.servers
     console.print(
@@ -74,6 +79,7 @@ def render_pbs_inventory(result: PbsResult, out: IO[str], width: int | None = No
             "Proxmox Backup Servers",
             ["name", "API URL", "reachable", "version", "datastores"],
             [[s.name, s.api_url, s.reachable, s.version, len(s.datastores)] for s in servers],
+            tr,
         )
     )
     console.print(
@@ -93,7 +99,8 @@ def render_pbs_inventory(result: PbsResult, out: IO[str], width: int | None = No
                 "token privileges",
                 "maintenance",
             ],
-            _datastore_rows(servers),
+            _datastore_rows(servers, tr),
+            tr,
         )
     )
     console.print(
@@ -101,11 +108,12 @@ def render_pbs_inventory(result: PbsResult, out: IO[str], width: int | None = No
             "PBS namespaces",
             ["server", "datastore", "namespace"],
             [
-                [s.name, ds.name, _ns(ns)]
+                [s.name, ds.name, _ns(ns, tr)]
                 for s in servers
                 for ds in s.datastores
                 for ns in ds.namespaces
             ],
+            tr,
         )
     )
     console.print(
@@ -127,18 +135,19 @@ def render_pbs_inventory(result: PbsResult, out: IO[str], width: int | None = No
                 [
                     r.server,
                     r.datastore,
-                    _ns(r.namespace or ""),
+                    _ns(r.namespace or "", tr),
                     r.source,
                     r.max_depth,
                     r.schedule,
                     r.enabled,
-                    r.keep or "keep all",
+                    r.keep or word(tr, "keep all"),
                     r.last_run_state,
                     r.next_run.isoformat() if r.next_run else None,
                 ]
                 for s in servers
                 for r in s.retention
             ],
+            tr,
         )
     )
     console.print(
@@ -158,7 +167,7 @@ def render_pbs_inventory(result: PbsResult, out: IO[str], width: int | None = No
                 [
                     v.server,
                     v.datastore,
-                    _ns(v.namespace or ""),
+                    _ns(v.namespace or "", tr),
                     v.job_id,
                     v.schedule,
                     v.outdated_after_days,
@@ -168,6 +177,7 @@ def render_pbs_inventory(result: PbsResult, out: IO[str], width: int | None = No
                 for s in servers
                 for v in s.verify_jobs
             ],
+            tr,
         )
     )
     console.print(
@@ -187,10 +197,11 @@ def render_pbs_inventory(result: PbsResult, out: IO[str], width: int | None = No
                     m.server_host,
                     m.location.server if m.location else None,
                     m.location.datastore if m.location else None,
-                    _ns(m.location.namespace) if m.location else None,
+                    _ns(m.location.namespace, tr) if m.location else None,
                     m.method,
                 ]
                 for sid, m in sorted(result.matches.items())
             ],
+            tr,
         )
     )

@@ -1,10 +1,11 @@
 """E-mail digest: one message per run, delivered with the standard library's SMTP client.
 
 Why like this: the digest is what people read when nothing else is looked at, so the subject
-alone must tell the story (counts), the body must survive mail clients that strip SVG and
-styles (the report's `email` HTML variant plus a plain-text alternative), and the full report
-travels as attachments. Delivery is a side effect that can fail for many reasons (DNS, TLS,
-credentials, a refusing relay); every failure becomes one `MailDeliveryError` with a readable
+alone must tell the story (counts), the body is a digest of bounded size that survives mail
+clients stripping SVG and `<style>` (`render_digest`: inlined styles, tables for layout, and a
+plain-text part with the same content), and the full report travels as attachments.
+Delivery is a side effect that can fail for many reasons (DNS, TLS, credentials, a refusing
+relay); every failure becomes one `MailDeliveryError` with a readable
 message that never contains the password, so the caller can report it, change the exit
 status, and still keep the report files it wrote.
 
@@ -29,10 +30,9 @@ from pydantic import SecretStr
 from ..api.tls import load_ca_bundle
 from ..config import MAIL_VARIABLES, ConfigError, parse_int
 from ..errors import ReportError
-from ..report.i18n import LANGUAGES, NNBSP
+from ..report.i18n import LANGUAGES, NNBSP, plural_form
 from ..report.model import Report
-from ..report.render_html import render_html
-from ..report.render_text import render_text
+from ..report.render_digest import render_digest_html, render_digest_text
 from .nagios import cluster_label
 
 Security = Literal["starttls", "ssl", "none"]
@@ -175,9 +175,9 @@ _SUBJECT = {
 
 
 def _plural(lang: str, key: str, n: int) -> str:
+    """The CLDR plural form (Babel): French 0 and 1 are singular, English only 1."""
     one, many = _SUBJECT[lang][key]
-    singular = n <= 1 if lang == "fr" else n == 1
-    return (one if singular else many).format(n=n)
+    return (one if plural_form(lang, n) == "one" else many).format(n=n)
 
 
 def _one_line(text: str) -> str:
@@ -241,7 +241,8 @@ def _attach(message: EmailMessage, path: Path) -> None:
 def build_message(
     report: Report, attachments: Sequence[Path], lang: str | None = None
 ) -> EmailMessage:
-    """The digest: subject with the counts, text and e-mail-safe HTML alternatives, the report
+    """The digest: subject with the counts, text and inline-styled HTML alternatives (status
+    and why, counts, what needs attention, changes since the previous report), the report
     files attached (PDF, and CSV/JSON if given). From/To are filled in by `send`.
 
     `lang` (default: the report's) chooses the subject's and the bodies' labels; explanations
@@ -254,10 +255,10 @@ def build_message(
     message["Date"] = format_datetime(report.generated_at)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies
     message["X-Mailer"] = f"pve-backup-report {report.tool_version}"
-    message.set_content(_utf8_safe(render_text(body_report)), subtype="plain", charset="utf-8")
-    message.add_alternative(
-        _utf8_safe(render_html(body_report, "email")), subtype="html", charset="utf-8"
-    )
+    text = render_digest_text(body_report)
+    message.set_content(_utf8_safe(text), subtype="plain", charset="utf-8")
+    html = render_digest_html(body_report)
+    message.add_alternative(_utf8_safe(html), subtype="html", charset="utf-8")
     for path in attachments:
         _attach(message, path)
     return message

@@ -353,13 +353,17 @@ def _job_row(
 ) -> JobRow:
     text: str | None = None
     error: str | None = None
+    zone_name: str | None = None
     next_run = job.next_run
     if job.schedule:
         try:
             event = parse_schedule(job.schedule)
             text = describe(event, tr.lang)
+            zone = _zone(inv, job.node)
+            # explicit UTC: the text says it; unknown node zone: "" (said, never guessed)
+            zone_name = None if event.utc else (zone.key if zone is not None else "")
             if next_run is None and job.enabled:
-                next_run = next_event(event, now, _zone(inv, job.node))
+                next_run = next_event(event, now, zone)
         except (CalendarError, ValueError, OverflowError) as exc:
             error = str(exc) or type(exc).__name__
     sel = coverage.selections.get(job.job_id)
@@ -393,6 +397,7 @@ def _job_row(
         comment=job.comment,
         repeat_missed=job.repeat_missed,
         protected=job.protected,
+        schedule_zone=zone_name,
     )
 
 

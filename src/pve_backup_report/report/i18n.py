@@ -1,9 +1,12 @@
 """Translations and locale formatting for the human report formats (English, French).
 
-Why hand-rolled: two languages, a few dozen formats, and no locale database on servers (the
-`locale` module depends on what the OS generated). One JSON catalogue per language, flat
-dotted keys, `{placeholder}` parameters; a test checks both catalogues have the same keys and
-the same placeholders. Unknown keys raise, so a typo fails a test instead of a report.
+Why Babel for numbers, dates, durations and plural rules: it ships CLDR's locale data with the
+package, so a server whose OS generated no locale (the `locale` module's weak point) still
+writes `1 234,5`, `1,5 heure` and "0 invité" (French: 0 and 1 are singular) correctly. The
+wording itself is ours: one JSON catalogue per language, flat dotted keys, `{placeholder}`
+parameters, plural forms as `key.one` / `key.other`; a test checks both catalogues have the
+same keys and the same placeholders. Unknown keys raise, so a typo fails a test instead of a
+report.
 """
 
 from __future__ import annotations
@@ -14,11 +17,28 @@ from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from functools import cache
 from importlib import resources
+from typing import Literal
+
+from babel import Locale
+from babel.dates import format_datetime
+from babel.numbers import format_decimal
+from babel.units import format_unit
 
 LANGUAGES = ("en", "fr")
 ANOMALY_MSG = "anomaly.msg."  # + code (+ ".variant"): an anomaly's message from its details
 ANOMALY_PART = "anomaly.part."  # + code + ".part": clauses appended after the message
 NNBSP = "\u202f"  # narrow no-break space: French thousands separator, before ; : ! ? and units
+NBSP = "\u00a0"  # no-break space: keeps a time and its zone on one line
+
+
+@cache
+def _locale(lang: str) -> Locale:
+    return Locale.parse(lang)
+
+
+def plural_form(lang: str, n: int) -> str:
+    """CLDR plural category (`one`, `other`, `many` …) of `n` in `lang`."""
+    return str(_locale(lang).plural_form(n))
 
 
 @cache
@@ -50,6 +70,17 @@ class Translator:
 
     def has(self, key: str) -> bool:
         return key in self._cat
+
+    def plural(self, key: str, n: int, **params: object) -> str:
+        """`key.one` / `key.other` (and `key.many` where the language has it) chosen by the
+        language's CLDR plural rule (French: 0 and 1 are singular), with `{n}` formatted."""
+        form = plural_form(self.lang, n)
+        chosen = f"{key}.{form}" if f"{key}.{form}" in self._cat else f"{key}.other"
+        return self.t(chosen, n=self.number(n), **params)
+
+    def punct(self, mark: str) -> str:
+        """`:` `;` `?` `!` as the language writes them (French: narrow no-break space before)."""
+        return f"{NNBSP}{mark}" if self.lang == "fr" and mark in ":;?!" else mark
 
     # ----------------------------------------------------------------- anomalies
     def anomaly(self, code: str, message: str, details: Mapping[str, object]) -> str:
@@ -108,15 +139,13 @@ class Translator:
 
     # ----------------------------------------------------------------- numbers
     def number(self, value: float, digits: int = 0) -> str:
-        text = f"{value:,.{digits}f}"
-        if self.lang == "fr":
-            text = text.replace(",", NNBSP).replace(".", ",")
-        return text
+        """Grouped digits in the language's notation (Babel/CLDR: `1,234.5`, `1 234,5`)."""
+        pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+        return str(format_decimal(value, format=pattern, locale=_locale(self.lang)))
 
     def percent(self, part: int, total: int) -> str:
         value = 100.0 * part / total if total else 0.0
-        unit = f"{NNBSP}%" if self.lang == "fr" else "%"
-        return self.number(value, 0 if value in (0.0, 100.0) else 1) + unit
+        return self.pct(value)
 
     def pct(self, value: float, digits: int = 1) -> str:
         """An already computed percentage (`87.5` → `87.5%`, French `87,5 %`)."""
@@ -124,6 +153,7 @@ class Translator:
         return self.number(value, 0 if value in (0.0, 100.0) else digits) + unit
 
     def size(self, size_bytes: int | None) -> str | None:
+        """Binary multiples (KiB … / Kio …): CLDR has no IEC units, the number is Babel's."""
         if size_bytes is None:
             return None
         units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB") if self.lang == "en" else (
@@ -139,56 +169,84 @@ class Translator:
     def _local(self, value: datetime) -> datetime:
         return value.astimezone(self.tz) if self.tz is not None else value
 
+    def _format(self, value: datetime, pattern: str) -> str:
+        local = self._local(value)
+        return str(format_datetime(local, pattern, tzinfo=local.tzinfo, locale=_locale(self.lang)))
+
     def date(self, value: datetime) -> str:
-        value = self._local(value)
-        return value.strftime("%d/%m/%Y" if self.lang == "fr" else "%Y-%m-%d")
+        return self._format(value, _DATE[self.lang])
 
     def time(self, value: datetime) -> str:
-        return self._local(value).strftime("%H:%M")
+        return self._format(value, "HH:mm")
 
-    def datetime(self, value: datetime | None, with_zone: bool = False) -> str | None:
+    def datetime_z(self, value: datetime | None) -> str | None:
+        """Date, time and a short zone (`2025-11-26 20:00 UTC`, `26/11/2025 21:00 CET`)."""
         if value is None:
             return None
-        local = self._local(value)
-        text = f"{self.date(local)} {local.strftime('%H:%M')}"
+        return f"{self.datetime(value)}{NBSP}{short_zone(self._local(value))}"
+
+    def datetime(self, value: datetime | None, with_zone: bool = False) -> str | None:
+        """Date and time in the report's zone; `with_zone` adds the zone's label (UTC, CET
+        (UTC+01:00)), `short_zone` for tables (a time never goes without its zone)."""
+        if value is None:
+            return None
+        text = self._format(value, f"{_DATE[self.lang]} HH:mm")
         if with_zone:
-            text += f" {zone_label(local)}"
+            text += f" {zone_label(self._local(value))}"
         return text
 
     def duration(self, seconds: float | None) -> str | None:
+        """`1 hr 2 min`, `2 min 5 sec`, `45 sec` (French `1 h 2 min` …), Babel's units."""
         if seconds is None:
             return None
         total = round(seconds)
         hours, rest = divmod(total, 3600)
         minutes, secs = divmod(rest, 60)
         if hours:
-            return f"{hours}{NNBSP}h{NNBSP}{minutes:02d}{NNBSP}min"
-        if minutes:
-            return f"{minutes}{NNBSP}min{NNBSP}{secs:02d}{NNBSP}s"
-        return f"{secs}{NNBSP}s"
+            parts = [(hours, "duration-hour"), (minutes, "duration-minute")]
+        elif minutes:
+            parts = [(minutes, "duration-minute"), (secs, "duration-second")]
+        else:
+            parts = [(secs, "duration-second")]
+        return " ".join(self._unit(value, unit, "short") for value, unit in parts)
 
     def age(self, hours: float | None) -> str | None:
+        """`40 minutes`, `1.5 hours`, `3 days` (French `1,5 heure`, `3 jours`): CLDR plurals."""
         if hours is None:
             return None
         if hours < 1:
-            return self.t("unit.minutes", n=self.number(max(hours * 60, 0)))
+            return self._unit(round(max(hours * 60, 0)), "duration-minute", "long")
         if hours < 48:
-            return self.t("unit.hours", n=self._short(hours))
-        return self.t("unit.days", n=self._short(hours / 24))
+            return self._unit(self._round(hours), "duration-hour", "long")
+        return self._unit(self._round(hours / 24), "duration-day", "long")
 
-    def _short(self, value: float) -> str:
+    def _unit(self, value: float, unit: str, length: Literal["short", "long"]) -> str:
+        return str(
+            format_unit(value, unit, length=length, format="#,##0.#", locale=_locale(self.lang))
+        )
+
+    @staticmethod
+    def _round(value: float) -> float:
         """One decimal below 10 when it says something (1.5 h), none otherwise (5 h, 36 h)."""
         if value < 10 and abs(value - round(value)) >= 0.05:
-            return self.number(value, 1)
-        return self.number(value)
+            return round(value, 1)
+        return float(round(value))
+
+    def _short(self, value: float) -> str:
+        return self.number(self._round(value), 0 if self._round(value).is_integer() else 1)
+
+
+_DATE = {"en": "yyyy-MM-dd", "fr": "dd/MM/yyyy"}
 
 
 class _DetailValue:
     """One anomaly detail as a message parameter.
 
     Format specs: `{when:datetime}` and `{when:date}` for ISO timestamps, `{hours:n}` for a
-    number in the report's notation. A value with an `anomaly.val.<name>.<value>` entry (for
-    booleans `true`/`false`) is replaced by that wording; a verdict by its label.
+    number in the report's notation, `{guests:p:guest|guests}` for a count and the word in
+    the form the language's plural rule (CLDR, Babel) asks for. A value with an
+    `anomaly.val.<name>.<value>` entry (for booleans `true`/`false`) is replaced by that
+    wording; a verdict by its label.
     """
 
     def __init__(self, tr: Translator, name: str, value: object) -> None:
@@ -208,6 +266,12 @@ class _DetailValue:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValueError(f"{self.name} is not a number")
             return self.tr._short(float(value))
+        if spec.startswith("p:"):  # `{guests:p:invité sélectionné|invités sélectionnés}`
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"{self.name} is not a count")
+            one, _, other = spec[2:].partition("|")
+            words = one if plural_form(self.tr.lang, value) == "one" else other or one
+            return f"{self.tr.number(value)} {words}"
         if spec:
             raise ValueError(f"unknown format {spec!r}")
         word = "true" if value is True else "false" if value is False else str(value)
@@ -227,6 +291,22 @@ def zone_label(value: datetime) -> str:
     if not name or name.startswith(("UTC", "+", "-")):
         return pretty
     return f"{name} ({pretty})"
+
+
+def report_zone(value: datetime) -> str:
+    """The zone itself, not a time: `Europe/Paris, CET (UTC+01:00)` or `UTC`."""
+    key = getattr(value.tzinfo, "key", None)
+    label = zone_label(value)
+    return label if not key or key in ("UTC", "Etc/UTC") else f"{key}, {label}"
+
+
+def short_zone(value: datetime) -> str:
+    """`UTC`, `CET`, `EST`; `UTC+03:00` where the zone has no letters of its own."""
+    name = value.tzname() or ""
+    if name.isalpha() and name.isupper():
+        return name
+    offset = value.strftime("%z")
+    return f"UTC{offset[:3]}:{offset[3:]}" if offset and offset != "+0000" else "UTC"
 
 
 def t(key: str, lang: str = "en", **params: object) -> str:

@@ -153,6 +153,9 @@ class JobRow:
     comment: str | None
     repeat_missed: bool = False
     protected: bool = False
+    # zone the schedule's times are read in (the node's, as Proxmox does); "": the node's zone
+    # is unknown; None: the schedule says UTC itself, or there is none
+    schedule_zone: str | None = None
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,7 @@ def pbs_cell(tr: Translator, g: GuestRow, collected: bool) -> PbsCell:
     state = verify_state(g) or "never"
     where = f"{s.server} · {s.datastore} · {namespace(tr, s.namespace)}"
     facts = [
-        tr.t("pbs.restore_points", n=tr.number(p.restore_points))
+        tr.plural("pbs.restore_points", p.restore_points)
         if p.restore_points is not None
         else tr.t("pbs.restore_points_unknown")
     ]
@@ -90,15 +90,15 @@ def pbs_cell(tr: Translator, g: GuestRow, collected: bool) -> PbsCell:
         facts.append(tr.t("pbs.protected"))
     lines = [where, " · ".join(facts)]
     if s.verified_at is not None:
-        lines.append(tr.t("pbs.verified_at", when=tr.datetime(s.verified_at)))
+        lines.append(tr.t("pbs.verified_at", when=tr.datetime_z(s.verified_at)))
     if p.oldest_snapshot_time is not None and (p.restore_points or 0) > 1:
-        lines.append(tr.t("pbs.oldest", when=tr.datetime(p.oldest_snapshot_time)))
+        lines.append(tr.t("pbs.oldest", when=tr.datetime_z(p.oldest_snapshot_time)))
     lines.append(retention_text(tr, p.retention))
     deliberate = g.coverage.status in (Verdict.OPTED_OUT.value, Verdict.EXCLUDED.value)
     return PbsCell(
         tr.t(f"pbs.verify.{state}"),
         "muted" if deliberate and state != "ok" else VERIFY_CLASS[state],
-        tr.datetime(s.backup_time),
+        tr.datetime_z(s.backup_time),
         tuple(lines),
         tuple(warnings),
     )

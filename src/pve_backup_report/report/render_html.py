@@ -21,8 +21,9 @@ from ..analysis.coverage import Verdict
 from ..model import Anomaly, Severity
 from ..sanitize import strip_controls
 from .charts import CELL_COLOURS, age_bars, coverage_bars, trend_charts
+from .findings import calm, findings, guest_anomalies, guest_mark
 from .history_view import CELL_STATES, GridRow
-from .i18n import Translator, zone_label
+from .i18n import Translator, report_zone, zone_label
 from .model import GuestRow, Report
 from .notes import notes_html, notes_plain
 from .pbs_text import code_label, keep_text, namespace, pbs_cell
@@ -75,6 +76,15 @@ PRINT_EXAMPLES = 3  # anomalies in the PDF: grouped by code, this many examples 
 PRINT_GRID_FULL = 200
 PRINT_GRID_MAX = 500
 EMAIL_CAP = 50
+FINDEX_MAX = 30  # VMIDs linked from one finding in the index at the top of the attention list
+CARD_LISTS = {  # a summary count → the findings that list its guests (first one present)
+    "not_covered": ("not_covered", "disabled_only"),
+    "covered_other": ("covered_non_pbs",),
+    "indeterminate": ("indeterminate",),
+    "last_failed": ("last_backup_failed",),
+    "stale": ("stale", "no_success"),
+    "not_verified": ("pbs_verify_failed", "pbs_not_verified"),
+}
 SECTIONS = (
     "summary",
     "attention",
@@ -162,11 +172,29 @@ def context(report: Report, variant: Variant) -> dict[str, Any]:
     status = report_exit_status(report)
 
     def dt(value: datetime | None) -> str | None:
-        return tr.datetime(value)
+        return tr.datetime_z(value)  # a time is never shown without its zone
 
     def pbs(g: GuestRow) -> object:
         return pbs_cell(tr, g, report.pbs_collected)
 
+    items = findings(report, tr)
+    present = {f.code for f in items if f.kind == "guests"}
+
+    def card_link(code: str) -> str:
+        """Where a summary count's list is: its findings, else the guest table."""
+        if code == "anomalies":
+            return "#sec-anomalies"
+        return next(
+            (f"#finding-{c}" for c in CARD_LISTS.get(code, ()) if c in present), "#sec-guests"
+        )
+
+    def verdict_link(verdict: str) -> str:
+        """A verdict's count in the legend → the finding listing those guests, if any."""
+        code = "covered_non_pbs" if verdict == Verdict.COVERED_NON_PBS.value else verdict
+        return f"#finding-{code}" if code in present else "#sec-guests"
+
+    by_guest = guest_anomalies(report)
+    marks = {g.vmid: guest_mark(tr, g, by_guest.get(g.vmid, ())) for g in report.guests}
     attention = report.attention_rows()
     guests: Sequence[GuestRow] = report.guests
     grid: Sequence[GridRow] = report.history.grid if report.history else ()
@@ -195,13 +223,23 @@ def context(report: Report, variant: Variant) -> dict[str, Any]:
         "print": variant == "print",
         "status": status.name.lower(),
         "banner_text": banner_text(tr, report),
+        "findings": items,
+        "guest_anomalies": by_guest,
+        "marks": marks,
+        "FINDEX_MAX": FINDEX_MAX,
+        "card_link": card_link,
+        "verdict_link": verdict_link,
+        "first_anomaly": {a.code: i for i, a in reversed(list(enumerate(report.anomalies)))},
+        "calm": calm,
         "generated": f"{tr.datetime(report.generated_at)} {zone_label(report.generated_at)}",
+        "zone": report_zone(report.generated_at),
         "dt": dt,
         "coverage_bars": coverage_bars(report.summary),
         "age_bars": age_bars(report.summary),
         "attention": attention,
         "attention_total": len(report.attention),
         "attention_reasons": reasons,
+        "printed": {g.vmid for g in attention},  # guests whose card or row is in this variant
         "GUESTS_MAX": PRINT_GUESTS_MAX,
         "guest_rows": guests,
         "grid_rows": grid,

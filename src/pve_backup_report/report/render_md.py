@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 
 from ..sanitize import strip_controls
+from .findings import findings
 from .history_view import HistoryView
 from .i18n import Translator, zone_label
-from .model import GuestRow, Report
+from .model import GuestRow, JobRow, Report
 from .notes import notes_plain
 from .pbs_text import code_label, keep_text, namespace, pbs_cell
 from .safe_text import clip, visible
@@ -42,7 +43,7 @@ def _attempt(tr: Translator, g: GuestRow) -> str:
     lb = g.latest_backup
     if lb is None:
         return "" if not g.attempts else "?"
-    when = tr.datetime(lb.ended_at or lb.started_at) or ""
+    when = tr.datetime_z(lb.ended_at or lb.started_at) or ""
     return f"{tr.t('result.' + lb.result)} {when}".strip()
 
 
@@ -155,7 +156,7 @@ def _servers(tr: Translator, report: Report) -> list[str]:
                 cell(f"{o.backup_type}/{o.backup_id}"),
                 cell(o.server),
                 cell(f"{o.datastore} · {namespace(tr, o.namespace)}"),
-                tr.datetime(o.last_backup) or ns,
+                tr.datetime_z(o.last_backup) or ns,
                 tr.size(o.size_bytes) or ns,
                 cell(o.comment or ""),
             ]
@@ -168,12 +169,12 @@ def _servers(tr: Translator, report: Report) -> list[str]:
 def _history(tr: Translator, history: HistoryView | None) -> list[str]:
     if history is None:
         return [tr.t("history.none")]
-    lines = [f"### {tr.t('history.trend_title', n=len(history.trend))}", ""]
+    lines = [f"### {tr.plural('history.trend_title', len(history.trend))}", ""]
     lines += _table(
         [tr.t("col." + h) for h in ("date", "coverage_pct", "failed", "stale")],
         [
             [
-                tr.datetime(p.at) or "",
+                tr.datetime_z(p.at) or "",
                 "—" if p.coverage_percent is None else tr.pct(p.coverage_percent),
                 tr.number(p.failed),
                 tr.number(p.stale),
@@ -214,12 +215,24 @@ def _guest_rows(tr: Translator, report: Report) -> list[list[str]]:
                 tr.t(f"verdict.{g.coverage.status}"),
                 cell(", ".join(g.coverage.jobs)),
                 cell(_attempt(tr, g)),
-                cell(tr.datetime(success.ended_at or success.started_at) or "") if success else "",
+                cell(tr.datetime_z(success.ended_at or success.started_at) or "")
+                if success
+                else "",
                 cell(_pbs(tr, g, report.pbs_collected)),
                 cell(notes_plain(g.notes, 120) or ""),
             ]
         )
     return rows
+
+
+def _schedule_text(tr: Translator, job: JobRow) -> str:
+    """The readable schedule and the zone its times are in (node time)."""
+    text = job.schedule_text or ""
+    if job.schedule_zone:
+        text += f", {tr.t('jobs.schedule_zone', zone=job.schedule_zone)}"
+    elif job.schedule_zone is not None:
+        text += f", {tr.t('jobs.schedule_zone_unknown')}"
+    return text
 
 
 def render_md(report: Report) -> str:
@@ -255,6 +268,12 @@ def render_md(report: Report) -> str:
     lines += _table(["", ""], rows)
     lines += ["", f"## {tr.t('section.attention')}", ""]
     attention = report.attention_rows()
+    items = findings(report, tr)
+    for f in items:  # every finding first, the most serious first (as in the HTML)
+        code = f"`{f.code}`" if f.kind == "anomaly" else ", ".join(map(str, f.vmids[:30]))
+        lines.append(f"- **{tr.t('level.' + f.level)}** {cell(f.text)} ({code})")
+    if items:
+        lines.append("")
     if not attention:
         unknown = report.unknown_cause is not None
         lines.append(tr.t("attention.unknown" if unknown else "attention.none"))
@@ -276,8 +295,9 @@ def render_md(report: Report) -> str:
         [
             cell(j.job_id),
             tr.t("jobs.active" if j.enabled else "jobs.inactive"),
-            cell(j.schedule or "") + (f" ({cell(j.schedule_text)})" if j.schedule_text else ""),
-            cell(tr.datetime(j.next_run) or ""),
+            cell(j.schedule or "")
+            + (f" ({cell(_schedule_text(tr, j))})" if j.schedule_text else ""),
+            cell(tr.datetime_z(j.next_run) or ""),
             cell(j.storage or ""),
             str(len(j.selected)),
             cell(j.comment or ""),

@@ -5,12 +5,13 @@ attention. Meant to be read in an SSH session or a cron mail; the full detail is
 from __future__ import annotations
 
 from ..sanitize import strip_controls
+from .findings import findings
 from .history_view import HistoryView
 from .i18n import Translator, zone_label
 from .model import GuestRow, Report
 from .pbs_text import pbs_cell
 from .safe_text import clip, visible
-from .status import report_exit_status
+from .status import banner_text, report_exit_status
 
 MAX_ITEMS = 50
 WIDTH = 100
@@ -81,18 +82,25 @@ def render_text(report: Report) -> str:
     cluster = visible(report.cluster.label or report.cluster.name or tr.t("value.not_specified"))
     na = tr.t("value.not_collected")
     lines = [tr.t("text.title", cluster=cluster, when=when)]
-    if report.unknown_cause is not None:  # first, before any figure that could reassure
-        lines.append(visible(tr.t("status.unknown_cause", cause=report.unknown_cause)))
+    # the status and why; when the cluster could not be read, its cause, before any figure
+    lines.append(visible(banner_text(tr, report)))
     counts = [
         tr.t(
             "text.counts",
-            total=tr.number(s.guests_total),
-            pbs=tr.number(s.covered_pbs),
-            other=tr.number(s.covered_other),
-            not_covered=tr.number(s.not_covered),
-            disabled=tr.number(s.disabled_only),
-            excluded=tr.number(s.excluded_opted_out),
-            indeterminate=tr.number(s.indeterminate),
+            guests=tr.plural("text.n.guests", s.guests_total),
+            parts=", ".join(
+                [
+                    tr.plural("text.n.covered_pbs", s.covered_pbs),
+                    tr.plural("text.n.covered_other", s.covered_other),
+                    tr.plural(
+                        "text.n.not_covered_disabled" if s.disabled_only else "text.n.not_covered",
+                        s.not_covered,
+                        disabled=tr.number(s.disabled_only),
+                    ),
+                    tr.plural("text.n.excluded", s.excluded_opted_out),
+                    tr.plural("text.n.indeterminate", s.indeterminate),
+                ]
+            ),
         ),
         tr.t(
             "text.evidence",
@@ -111,11 +119,20 @@ def render_text(report: Report) -> str:
         *counts,
         tr.t(
             "text.anomalies",
-            critical=tr.number(s.anomalies_critical),
-            warning=tr.number(s.anomalies_warning),
+            critical=tr.plural("text.n.critical", s.anomalies_critical),
+            warning=tr.plural("text.n.warning", s.anomalies_warning),
         ),
         "",
     ]
+    items = [f for f in findings(report, tr) if f.kind == "anomaly"]
+    if items:  # job, storage and cluster findings first, as in the report
+        lines.append(tr.t("text.findings") + tr.punct(":"))
+        for f in items[:MAX_ITEMS]:
+            level = tr.t(f"level.{f.level}").upper()
+            lines.append(clip(f"  [{level}] {visible(f.text)} ({f.code})", WIDTH + 40))
+        if len(items) > MAX_ITEMS:
+            lines.append("  " + tr.t("text.more", n=tr.number(len(items) - MAX_ITEMS)))
+        lines.append("")
     rows = report.attention_rows()
     if rows:
         lines.append(tr.t("text.attention", n=tr.number(len(rows))))

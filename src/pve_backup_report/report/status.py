@@ -27,8 +27,11 @@ def report_exit_status(report: Report) -> ExitStatus:
 
 
 def banner_text(tr: Translator, report: Report) -> str:
-    """The status sentence at the top of every human format; when the cluster could not be
-    read it names the cause, so nobody mistakes an empty report for a clean one."""
+    """The status sentence at the top of every human format: the status and what triggered
+    it (`findings.banner`); when the cluster could not be read it names the cause, so nobody
+    mistakes an empty report for a clean one."""
     if report.unknown_cause is not None:
         return tr.t("status.unknown_cause", cause=report.unknown_cause)
-    return tr.t("status." + report_exit_status(report).name.lower())
+    from .findings import banner  # findings reads the same model; imported late, no cycle
+
+    return banner(report, report_exit_status(report).name.lower(), tr)
