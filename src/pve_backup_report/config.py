@@ -74,6 +74,10 @@ class RawSettings(BaseSettings):
     backup_max_age_hours: str | None = None
     backup_max_age_tags: str | None = None
     backup_max_age_pools: str | None = None
+    report_min_copies: str | None = None
+    report_min_copies_tags: str | None = None
+    report_min_copies_pools: str | None = None
+    report_offsite_lag_hours: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,10 @@ class ReportSettings:
     max_age_hours: float | None = None
     max_age_tags: dict[str, float] = field(default_factory=dict)
     max_age_pools: dict[str, float] = field(default_factory=dict)
+    min_copies: int | None = None  # None: the default policy (2 locations, one off-site)
+    min_copies_tags: dict[str, int] = field(default_factory=dict)
+    min_copies_pools: dict[str, int] = field(default_factory=dict)
+    offsite_lag_hours: float = 48.0
 
 
 @dataclass(frozen=True)
@@ -206,6 +214,19 @@ def parse_hours_map(variable: str, value: str | None) -> dict[str, float]:
         if parsed is None:
             raise ConfigError(variable, "expected name=hours pairs, e.g. prod=26,lab=170")
         result[name.strip()] = parsed
+    return result
+
+
+def parse_count_map(variable: str, value: str | None) -> dict[str, int]:
+    """`name=count,name2=count` (also `;` or spaces between pairs), counts 1..10."""
+    result: dict[str, int] = {}
+    for pair in re.split(r"[,;\s]+", (value or "").strip()):
+        if not pair:
+            continue
+        name, sep, count = pair.partition("=")
+        if not sep or not name.strip() or not re.fullmatch(r"\d+", count.strip()):
+            raise ConfigError(variable, "expected name=count pairs, e.g. prod=3,lab=1")
+        result[name.strip()] = parse_int(variable, count, 2, 1, 10)
     return result
 
 
@@ -332,5 +353,14 @@ def validate(raw: RawSettings) -> Settings:
         max_age_hours=parse_hours("BACKUP_MAX_AGE_HOURS", raw.backup_max_age_hours),
         max_age_tags=parse_hours_map("BACKUP_MAX_AGE_TAGS", raw.backup_max_age_tags),
         max_age_pools=parse_hours_map("BACKUP_MAX_AGE_POOLS", raw.backup_max_age_pools),
+        min_copies=(
+            parse_int("REPORT_MIN_COPIES", raw.report_min_copies, 2, 1, 10)
+            if raw.report_min_copies and raw.report_min_copies.strip()
+            else None
+        ),
+        min_copies_tags=parse_count_map("REPORT_MIN_COPIES_TAGS", raw.report_min_copies_tags),
+        min_copies_pools=parse_count_map("REPORT_MIN_COPIES_POOLS", raw.report_min_copies_pools),
+        offsite_lag_hours=parse_hours("REPORT_OFFSITE_LAG_HOURS", raw.report_offsite_lag_hours)
+        or 48.0,
     )
     return Settings(pve=pve, opt_out_tag=tag, report=report)

@@ -44,6 +44,7 @@ KNOWN = frozenset(
         "TLS_FINGERPRINT",
         "STORAGES",
         "ALLOW_INSECURE_HTTP",
+        "ALIASES",
     }
 )
 STORAGE_ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9\-_.]*$")
@@ -66,6 +67,7 @@ class PbsSettings:
     fingerprint: str | None = None  # 64 lowercase hex
     storages: tuple[str, ...] = ()  # PVE storage ids explicitly served by this PBS
     allow_insecure_http: bool = False
+    aliases: tuple[str, ...] = ()  # other host names (e.g. in other servers' remotes)
 
 
 def pbs_environment(env_file: Path | None = None, file_wins: bool = False) -> dict[str, str]:
@@ -133,6 +135,11 @@ def _one(prefix: str, values: Mapping[str, str], env: Mapping[str, str]) -> PbsS
     for storage in storages:
         if not STORAGE_ID_RE.match(storage):
             raise ConfigError(var("STORAGES"), "expected comma-separated PVE storage ids")
+    raw_aliases = re.split(r"[,;\s]+", values.get("ALIASES") or "")
+    aliases = tuple(part.strip("[]").lower() for part in raw_aliases if part)
+    for alias in aliases:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9.:-]*", alias):
+            raise ConfigError(var("ALIASES"), "expected comma-separated host names or addresses")
     return PbsSettings(
         prefix=prefix,
         name=name,
@@ -146,6 +153,7 @@ def _one(prefix: str, values: Mapping[str, str], env: Mapping[str, str]) -> PbsS
         fingerprint=_fingerprint(var("TLS_FINGERPRINT"), values.get("TLS_FINGERPRINT")),
         storages=storages,
         allow_insecure_http=allow_http,
+        aliases=aliases,
     )
 
 

@@ -113,6 +113,8 @@ def _demo(argv: Sequence[str], out: IO[str], err: IO[str]) -> int:
             fingerprint=normalize_fingerprint(tls.fingerprint),
             # the demo storage names pbs01.example.com, which does not resolve here
             storages=tuple(_demo_storages(scenario, spec.host)),
+            # and the other demo server's remote names it that way too (off-site copies)
+            aliases=(spec.host,),
         )
         for index, (spec, pbs) in enumerate(zip(scenario.pbs_servers, pbs_servers, strict=True), 1)
     ]

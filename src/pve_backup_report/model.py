@@ -404,6 +404,105 @@ class PbsDatastore:
         return self.used_bytes / size if size > 0 else None
 
 
+SyncDirection = Literal["pull", "push"]
+
+
+@dataclass(frozen=True)
+class PbsRemote:
+    """A remote configured on a PBS (`/config/remote`; the password is never returned)."""
+
+    server: str  # the configured server that holds this remote
+    name: str
+    host: str
+    port: int | None = None  # None: 8007
+    fingerprint: str | None = None  # colon-hex SHA-256 of the remote's certificate
+    auth_id: str | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class PbsSyncJob:
+    """A sync job as `/admin/sync` lists it (configuration and last-run state).
+
+    Pull (the default): `remote`/`remote_store`/`remote_ns` is the source and `store`/`ns`
+    (on `server`) the target. Push (PBS 3.3+): `store`/`ns` is the local source and the
+    remote's `remote_store`/`remote_ns` the target. No `remote`: a local sync between
+    datastores of the same server. There is no `disable` option: a job without `schedule`
+    only runs by hand.
+    """
+
+    server: str
+    job_id: str
+    store: str
+    remote_store: str
+    direction: SyncDirection = "pull"
+    ns: str = ""
+    remote: str | None = None
+    remote_ns: str = ""
+    max_depth: int | None = None  # None: every level below the source namespace
+    group_filter: tuple[str, ...] = ()
+    schedule: str | None = None
+    owner: str | None = None
+    comment: str | None = None
+    remove_vanished: bool = False
+    transfer_last: int | None = None
+    last_run_state: str | None = None  # OK, "WARNINGS: n", unknown or the error text
+    last_run_end: datetime | None = None
+    last_run_upid: str | None = None
+    next_run: datetime | None = None
+    # from the server's task list (None: not readable; the token needs Sys.Audit on
+    # /system/tasks, since scheduled sync jobs run as root@pam)
+    recent_runs: int | None = None
+    recent_failures: int | None = None
+    last_success_end: datetime | None = None
+
+    @property
+    def last_run_ok(self) -> bool | None:
+        """True: OK or warnings; False: the last run failed; None: never ran / running."""
+        state = self.last_run_state
+        if state is None:
+            return None
+        return state == "OK" or state.startswith("WARNINGS")
+
+
+CopiesVerdict = Literal["copies_ok", "single_copy", "offsite_stale", "offsite_unknown"]
+CopyKind = Literal["pve_job", "sync_pull", "sync_push", "sync_local"]
+
+
+@dataclass(frozen=True)
+class GuestCopy:
+    """One place a guest's backup group lives, and how it got there."""
+
+    server: str  # configured server name (or the remote's host when not configured)
+    datastore: str
+    namespace: str
+    kind: CopyKind
+    via: str  # PVE job id, or "<server>/<sync job id>"
+    offsite: bool  # not on the guest's primary server
+    known: bool  # the location was read completely (False: unknown, never "missing")
+    snapshots: int = 0
+    latest: datetime | None = None
+    verify_state: VerifyState | None = None  # of the latest snapshot
+    schedule: str | None = None  # the sync job's (or PVE job's) schedule
+
+
+@dataclass(frozen=True)
+class GuestCopies:
+    """Where a guest's copies are, and the copy policy's verdict (3-2-1)."""
+
+    vmid: int
+    verdict: CopiesVerdict
+    copies: tuple[GuestCopy, ...]
+    locations: int  # distinct locations holding at least one snapshot
+    required: int  # the policy's minimum number of locations
+    policy_source: str  # "default", "global", "tag:<tag>", "pool:<pool>"
+    primary_server: str
+    offsite_latest: datetime | None = None
+    offsite_age_hours: float | None = None
+    max_age_hours: float | None = None  # the off-site freshness threshold applied
+    explanation: str = ""
+
+
 @dataclass(frozen=True)
 class PbsServerInfo:
     name: str
@@ -415,3 +514,5 @@ class PbsServerInfo:
     retention: tuple[RetentionPolicy, ...] = ()
     verify_jobs: tuple[PbsVerifyJob, ...] = ()
     permissions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    sync_jobs: tuple[PbsSyncJob, ...] | None = None  # None: not readable (unknown, not "none")
+    remotes: tuple[PbsRemote, ...] | None = None  # None: not readable

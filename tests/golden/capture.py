@@ -62,31 +62,42 @@ class Cluster:
         kw: dict[str, Any] = {"host": "127.0.0.1", "port": 0}
         kw |= {"certfile": tls.cert_path, "keyfile": tls.key_path}
         self.pve = SimulatorServer(scenario, **kw).start()
-        spec = self.data["pbs_servers"][0]
-        self.pbs = SimulatorServer.for_pbs(scenario, spec["name"], **kw).start()
-        storages = [
-            s["storage"]
-            for s in self.data["storages"]
-            if s.get("type") == "pbs" and s.get("server") == spec["host"]
-        ]
         self.env = {
             "PVE_HOST": f"127.0.0.1:{self.pve.port}",
             "PVE_API_TOKEN_ID": self.data["token"]["id"],
             "PVE_API_TOKEN_SECRET": self.data["token"]["secret"],
             "PVE_CA_BUNDLE": str(tls.ca_pem_path),
             "PVE_TLS_FINGERPRINT": tls.fingerprint,
-            "PBS01_NAME": spec["name"],
-            "PBS01_API_URL": f"https://127.0.0.1:{self.pbs.port}",
-            "PBS01_API_TOKEN_ID": spec["token"]["id"],
-            "PBS01_API_TOKEN_SECRET": spec["token"]["secret"],
-            "PBS01_CA_BUNDLE": str(tls.ca_pem_path),
-            "PBS01_TLS_FINGERPRINT": tls.fingerprint,
-            "PBS01_STORAGES": ",".join(storages),
         }
+        # every backup server of the demo (the second one holds the off-site copies); the
+        # scenario's host names do not resolve here: storages and aliases name them
+        self.pbs_all: list[SimulatorServer] = []
+        for number, spec in enumerate(self.data["pbs_servers"], 1):
+            sim = SimulatorServer.for_pbs(scenario, spec["name"], **kw).start()
+            self.pbs_all.append(sim)
+            storages = [
+                s["storage"]
+                for s in self.data["storages"]
+                if s.get("type") == "pbs" and s.get("server") == spec["host"]
+            ]
+            prefix = f"PBS{number:02d}"
+            self.env |= {
+                f"{prefix}_NAME": spec["name"],
+                f"{prefix}_API_URL": f"https://127.0.0.1:{sim.port}",
+                f"{prefix}_API_TOKEN_ID": spec["token"]["id"],
+                f"{prefix}_API_TOKEN_SECRET": spec["token"]["secret"],
+                f"{prefix}_CA_BUNDLE": str(tls.ca_pem_path),
+                f"{prefix}_TLS_FINGERPRINT": tls.fingerprint,
+                f"{prefix}_ALIASES": spec["host"],
+            }
+            if storages:
+                self.env[f"{prefix}_STORAGES"] = ",".join(storages)
+        self.pbs = self.pbs_all[0]
 
     def stop(self) -> None:
         self.pve.stop()
-        self.pbs.stop()
+        for sim in self.pbs_all:
+            sim.stop()
 
 
 class Mailbox:
@@ -164,6 +175,8 @@ def normaliser(tmp: Path, clusters: list[Cluster], tls: TlsMaterial) -> Callable
     for index, c in enumerate(clusters, 1):
         replacements += [(f":{c.pve.port}", f":<PVE{index}_PORT>")]
         replacements += [(f":{c.pbs.port}", f":<PBS{index}_PORT>")]
+        for number, sim in enumerate(c.pbs_all[1:], 2):
+            replacements += [(f":{sim.port}", f":<PBS{index}_{number}_PORT>")]
 
     def normalise(text: str) -> str:
         text = text.replace("\r\n", "\n")  # MIME and CSV line ends; git keeps files in LF

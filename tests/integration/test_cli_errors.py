@@ -22,7 +22,7 @@ Cli = Callable[[list[str], dict[str, str]], Result]
 Start = Callable[[dict[str, Any]], Sim]
 RANGE_HELP = (
     "expected metric=range[,metric=range…] with metric one of not_covered, failed, stale, "
-    "other, anomalies_critical, anomalies_warning and range as in the Nagios plugin "
+    "other, anomalies_critical, anomalies_warning, single_copy and range as in the Nagios plugin "
     "guidelines (5, 5:, ~:5, 2:5, @2:5) or none"
 )
 

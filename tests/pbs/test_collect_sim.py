@@ -67,6 +67,7 @@ def test_per_guest_results_orphans_and_anomalies(start: Callable[..., Sims]) -> 
         "pbs_no_retention",  # clusterA: no prune job, no PVE prune-backups
         "pbs_no_snapshot",  # 102
         "pbs_not_verified",  # 101: nothing verifies clusterA
+        "pbs_sync_not_visible",  # Audit on / has no Remote.Audit: sync jobs unknown
         "pbs_unencrypted",  # 100, 101, 200
         "pbs_verify_failed",  # 200
         "pbs_vmid_collision",  # 101

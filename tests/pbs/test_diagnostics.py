@@ -27,6 +27,9 @@ def test_check_probes_and_counts(start: Callable[..., Sims]) -> None:
         ("PBS pbs1: prune jobs", True, 0),
         ("PBS pbs1: verification jobs", True, 0),
         ("PBS pbs1: token permissions", True, 5),
+        ("PBS pbs1: sync jobs", True, 0),  # Audit on / only: silently filtered
+        ("PBS pbs1: remotes", True, 0),
+        ("PBS pbs1: Remote.Audit on /remote (sync jobs, remotes)", False, None),
         ("PBS pbs1: namespaces of store1", True, 3),
         ("PBS pbs1: snapshots of store1 (root namespace)", True, 0),
     ]

@@ -26,7 +26,7 @@ def test_validates(lang: str, evidence: bool) -> None:
 
 def test_keeps_coverage_shape_and_stable_codes() -> None:
     data = json.loads(render_json(build("fr")))
-    assert data["schema_version"] == "1.4"
+    assert data["schema_version"] == "1.5"
     assert data["generated_at"] == "2026-11-26T09:30:00+01:00"
     assert data["attention"] == [107, 104, 101, 105, 108, 103]
     g = {x["vmid"]: x for x in data["guests"]}

@@ -24,7 +24,7 @@ def test_names_and_contents(tmp_path: Path) -> None:
     paths = write_reports(build(), ["html", "json", "csv", "md"], tmp_path / "reports", out)
     stem = "pve-backup-report_acme_20261126-093000"
     assert [p.name for p in paths] == [f"{stem}.{ext}" for ext in ("html", "json", "csv", "md")]
-    assert json.loads(paths[1].read_text(encoding="utf-8"))["schema_version"] == "1.4"
+    assert json.loads(paths[1].read_text(encoding="utf-8"))["schema_version"] == "1.5"
     assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == sorted(
         p.name for p in paths
     )  # no temporary file left behind

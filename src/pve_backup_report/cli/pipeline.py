@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from ..analysis.copies import CopyPolicy
 from ..analysis.coverage import CoverageResult, compute_coverage
 from ..analysis.crosscheck import cross_check
 from ..api.client import ReadOnlyClient
@@ -71,6 +72,18 @@ class RunData:
     def failure(self) -> str | None:
         """Why the cluster could not be read, in one line (None: it was)."""
         return collection_failure(self.inventory)
+
+
+def copy_policy(settings: Settings) -> CopyPolicy:
+    """The off-site copy policy from `REPORT_MIN_COPIES*` (see analysis/copies.py)."""
+    report = settings.report
+    return CopyPolicy(
+        min_copies=report.min_copies or 2,
+        tags=report.min_copies_tags,
+        pools=report.min_copies_pools,
+        lag_hours=report.offsite_lag_hours,
+        explicit=report.min_copies is not None,
+    )
 
 
 async def collect_run(
@@ -138,6 +151,7 @@ async def collect_run(
                 client,
                 now=started_at,
                 timeout=pve.timeout,
+                copy_policy=copy_policy(settings),
             )
             phases.lap("backup servers", pbs_result.request_count)
         requests = client.request_count + (pbs_result.request_count if pbs_result else 0)

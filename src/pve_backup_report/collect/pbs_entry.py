@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from ..analysis.copies import CopiesResult, CopyPolicy
 from ..analysis.coverage import CoverageResult
 from ..analysis.pbs_checks import (
     PbsThresholds,
@@ -55,6 +56,8 @@ from ..model import (
 )
 from .pbs import PbsServerData, collect_pbs_server
 from .pbs_cert import peer_fingerprint
+from .pbs_copies import offsite_copies
+from .pbs_sync import collect_sync
 from .pve_backup_content import FallbackResult, collect_pve_backup_content
 
 
@@ -66,6 +69,7 @@ class PbsResult:
     matches: dict[str, StorageMatch]
     anomalies: tuple[Anomaly, ...]
     request_count: int
+    copies: CopiesResult | None = None  # None: no backup server configured
 
 
 def pbs_client_config(
@@ -106,6 +110,10 @@ async def _server(
         return PbsServerData(info, anomalies=[anomaly]), 0
     async with client:
         data = await collect_pbs_server(client, s.name, s.api_url, fingerprint, wanted)
+        if data.info.reachable:
+            sync = await collect_sync(client, s.name, data.info.version, data.info.permissions)
+            data.info = replace(data.info, sync_jobs=sync.jobs, remotes=sync.remotes)
+            data.anomalies.extend(sync.anomalies)
         return data, client.request_count
 
 
@@ -145,6 +153,7 @@ async def collect_pbs(
     timeout: float = 30.0,
     max_concurrency: int = 4,
     retries: int = 2,
+    copy_policy: CopyPolicy | None = None,
 ) -> PbsResult:
     """Collect and analyse every configured PBS; `pve_client` (a Getter) serves the fallback
     for PBS storages no block serves (None: no fallback)."""
@@ -194,9 +203,16 @@ async def collect_pbs(
                 },
             )
         )
-    return _analyse(
+    result = _analyse(
         inventory, coverage, evidence, matches, servers, fallback, anomalies, requests, now, th
     )
+    if not settings:
+        return result
+    copies = offsite_copies(
+        settings, endpoints, inventory, coverage, evidence, matches, servers, fallback, now,
+        copy_policy or CopyPolicy(),
+    )  # fmt: skip
+    return replace(result, copies=copies, anomalies=result.anomalies + copies.anomalies)
 
 
 def _analyse(

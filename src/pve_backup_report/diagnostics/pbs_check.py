@@ -61,8 +61,11 @@ async def check_pbs_server(client: Getter, name: str) -> list[ProbeResult]:
         Probe(f"{prefix}: prune jobs", "/admin/prune"),
         Probe(f"{prefix}: verification jobs", "/admin/verify"),
         Probe(f"{prefix}: token permissions", "/access/permissions", shape="object"),
+        Probe(f"{prefix}: sync jobs", "/admin/sync"),
+        Probe(f"{prefix}: remotes", "/config/remote"),
     ]
     results = [version, *await asyncio.gather(*(_probe(client, p) for p in probes))]
+    results += _remote_audit(prefix, results[5])
     stores = results[1].data if results[1].ok and isinstance(results[1].data, list) else []
     names = sorted(str(s.get("store")) for s in stores if isinstance(s, dict) and s.get("store"))
     if not names:
@@ -89,6 +92,29 @@ async def check_pbs_server(client: Getter, name: str) -> list[ProbeResult]:
         ),
     )
     return results
+
+
+REMOTE_HINT = (
+    "give the PBS user AND its token role RemoteAudit on /remote: without Remote.Audit PBS "
+    "silently hides sync jobs and remotes, so off-site copies cannot be followed"
+)
+
+
+def _remote_audit(prefix: str, permissions: ProbeResult) -> list[ProbeResult]:
+    """Sync jobs and remotes are filtered silently: an empty list proves nothing, so the
+    token's own permissions tell whether it may see them."""
+    data = permissions.data if permissions.ok and isinstance(permissions.data, dict) else None
+    if data is None:
+        return []
+    seen = any(
+        isinstance(privs, dict) and "Remote.Audit" in privs
+        for path, privs in data.items()
+        if path == "/remote" or str(path).startswith("/remote/")
+    )
+    probe = Probe(f"{prefix}: Remote.Audit on /remote (sync jobs, remotes)", "/access/permissions")
+    if seen:
+        return [ProbeResult(probe, True, count=1)]
+    return [ProbeResult(probe, False, error="missing Remote.Audit", hint=REMOTE_HINT)]
 
 
 async def check_pbs(settings: Sequence[PbsSettings], *, timeout: float = 30.0) -> list[ProbeResult]:

@@ -68,6 +68,42 @@ def _datastore_rows(servers: tuple[PbsServerInfo, ...], tr: Translator | None) -
     return rows
 
 
+def sync_tables(result: PbsResult) -> list[tuple[str, list[str], list[list[Any]]]]:
+    """Remotes and sync jobs as each server lists them, and where each job's ends resolve."""
+    views = {(v.job.server, v.job.job_id): v for v in result.copies.jobs} if result.copies else {}
+    remotes = [
+        [r.server, r.name, r.host, r.port, r.fingerprint, r.auth_id]
+        for s in result.servers
+        for r in s.remotes or ()
+    ]
+    jobs = []
+    for s in result.servers:
+        if s.reachable and s.sync_jobs is None:
+            jobs.append([s.name, "(not readable)", None, None, None, None, None, None])
+        for j in s.sync_jobs or ():
+            view = views.get((j.server, j.job_id))
+            jobs.append(
+                [
+                    j.server,
+                    j.job_id,
+                    j.direction,
+                    view.source if view else None,
+                    view.target if view else None,
+                    j.schedule,
+                    j.last_run_state,
+                    " ".join(j.group_filter) or None,
+                ]
+            )
+    return [
+        ("PBS remotes", ["server", "remote", "host", "port", "fingerprint", "auth id"], remotes),
+        (
+            "PBS sync jobs",
+            ["server", "job", "direction", "source", "target", "schedule", "last run", "filter"],
+            jobs,
+        ),
+    ]
+
+
 def render_pbs_inventory(
     result: PbsResult, out: IO[str], width: int | None = None, tr: Translator | None = None
 ) -> None:
@@ -180,6 +216,8 @@ def render_pbs_inventory(
             tr,
         )
     )
+    for title, columns, rows in sync_tables(result):
+        console.print(_table(title, columns, rows))
     console.print(
         _table(
             "PVE storages → PBS",

@@ -33,7 +33,15 @@ from ..report.safe_text import clip, visible
 
 SERVICE = "PVE BACKUP"
 MAX_ITEMS = 100
-METRICS = ("not_covered", "failed", "stale", "other", "anomalies_critical", "anomalies_warning")
+METRICS = (
+    "not_covered",
+    "failed",
+    "stale",
+    "other",
+    "anomalies_critical",
+    "anomalies_warning",
+    "single_copy",  # guests whose copy policy verdict is single_copy; no default threshold
+)
 
 
 @dataclass(frozen=True)
@@ -162,6 +170,7 @@ def nagios_output(report: Report, thresholds: Thresholds = DEFAULT_THRESHOLDS) -
         "other": s.other,
         "anomalies_critical": s.anomalies_critical,
         "anomalies_warning": s.anomalies_warning,
+        "single_copy": report.copies.verdicts["single_copy"] if report.copies else None,
     }
     status = ExitStatus.OK
     exceeded: list[str] = []
@@ -191,6 +200,9 @@ def nagios_output(report: Report, thresholds: Thresholds = DEFAULT_THRESHOLDS) -
         other = values["other"]
         summary.append(f"{other} other warning{'' if other == 1 else 's'}")
     summary.append(f"{ok}/{total} guests OK")
+    if report.copies is not None:
+        c = report.copies
+        summary.append(f"{c.guests_with_offsite}/{c.guests_judged} with an off-site copy")
     if s.anomalies_critical or s.anomalies_warning:
         summary.append(f"anomalies: {s.anomalies_critical} critical, {s.anomalies_warning} warning")
     if not report.cluster.jobs_readable:
@@ -200,7 +212,9 @@ def nagios_output(report: Report, thresholds: Thresholds = DEFAULT_THRESHOLDS) -
     top = str(total)
     perf = [f"guests={total};;;0", f"covered={summary_counts(s)['covered']};;;0;{top}"]
     for metric in METRICS:
-        bound = top if metric in ("not_covered", "failed", "stale", "other") else ""
+        if metric == "single_copy" and values[metric] is None:
+            continue  # no backup server configured: no copy policy to measure
+        bound = top if metric in ("not_covered", "failed", "stale", "other", "single_copy") else ""
         perf.append(
             _perf(
                 metric,

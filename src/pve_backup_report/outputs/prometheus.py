@@ -41,6 +41,7 @@ from ..report.model import GuestRow, Report
 from ..report.status import report_exit_status
 from ..sanitize import strip_controls
 from .nagios import cluster_label
+from .prometheus_copies import copies_metrics
 
 PREFIX = "pve_backup_report_"
 RESULTS: tuple[str, ...] = get_args(BackupResult)
@@ -194,6 +195,10 @@ def _cluster(f: dict[str, Family], run: ClusterRun) -> None:
             f["summary"].add((*labels, ("count", name)), value)
     for g in report.guests:
         _guest(f, cluster, g)
+    for key, text, samples in copies_metrics(report, cluster):
+        family = f.setdefault(key, Family(PREFIX + key, text))
+        for sample_labels, sample in samples:
+            family.add(sample_labels, sample)
 
 
 class ReportCollector(Collector):

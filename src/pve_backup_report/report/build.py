@@ -30,6 +30,7 @@ from ..model import (
     PbsServerInfo,
     Severity,
 )
+from .copies_view import with_copies
 from .counts import other_attention, verdict_counts
 from .explain import explain_coverage, explain_freshness
 from .history_view import HistoryView
@@ -118,7 +119,7 @@ def build_report(
             g.vmid,
         ),
     )
-    return Report(
+    report = Report(
         schema_version=SCHEMA_VERSION,
         generated_at=generated_at,
         tool_version=tool_version,
@@ -143,6 +144,7 @@ def build_report(
         history=history,
         unknown_cause=collection_failure(inventory),
     )
+    return with_copies(report, pbs.copies if pbs is not None else None)
 
 
 _UNREADABLE = {

@@ -24,6 +24,7 @@ from ..model import (
     BackupAttempt,
     Disk,
     Freshness,
+    GuestCopies,
     GuestPbs,
     JSONScalar,
     PbsGcStatus,
@@ -33,7 +34,7 @@ from ..model import (
 )
 from .history_view import HistoryView
 
-SCHEMA_VERSION = "1.4"  # 1.3: attempt size_kind; 1.4: freshness "unknown"
+SCHEMA_VERSION = "1.5"  # 1.3: attempt size_kind; 1.4: freshness "unknown"; 1.5: off-site copies
 
 Level = Literal["critical", "warning"]
 AttentionReason = Literal[
@@ -121,6 +122,7 @@ class GuestRow:
     attention: tuple[AttentionReason, ...] = ()
     explanation_text: tuple[str, ...] = ()  # explanation in the report's language
     collision_text: str | None = None  # `pbs.collision` in the report's language
+    copies: GuestCopies | None = None  # off-site copies (None: no PBS job, or not collected)
 
 
 @dataclass(frozen=True)
@@ -239,6 +241,46 @@ class Summary:
     ok: int = 0  # needs no attention
 
 
+SyncState = Literal["ok", "failed", "never", "running"]
+
+
+@dataclass(frozen=True)
+class SyncJobRow:
+    """A sync job as the "Off-site copies" section shows it."""
+
+    server: str
+    job_id: str
+    direction: str  # pull | push
+    source: str  # server:datastore/namespace
+    target: str
+    resolved: bool  # both ends are configured servers
+    schedule: str | None
+    state: SyncState
+    last_run_state: str | None
+    last_run_end: datetime | None
+    next_run: datetime | None
+    group_filter: tuple[str, ...]
+    max_depth: int | None
+    guests: tuple[int, ...]  # guests whose group it copies
+    excluded: tuple[int, ...]  # guests its group filter leaves out
+    comment: str | None = None
+    recent_runs: int | None = None  # runs in the server's task list (None: not readable)
+    recent_failures: int | None = None
+    last_success_end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CopiesSection:
+    """Off-site copies (3-2-1) across every configured backup server."""
+
+    complete: bool  # every server's sync jobs were read
+    jobs: tuple[SyncJobRow, ...]
+    guests_judged: int  # guests with at least one PBS job
+    guests_with_offsite: int  # guests with a known off-site copy holding a snapshot
+    verdicts: dict[str, int]
+    without_second_copy: tuple[int, ...]  # vmids whose verdict is not copies_ok
+
+
 @dataclass(frozen=True)
 class Report:
     schema_version: str
@@ -261,6 +303,7 @@ class Report:
     # why the cluster could not be read (guest list or job list unknown): the report is
     # UNKNOWN and no output may say "all clear"; None: collection succeeded
     unknown_cause: str | None = None
+    copies: CopiesSection | None = None  # off-site copies (None: no backup server configured)
 
     def guest(self, vmid: int) -> GuestRow:
         return next(g for g in self.guests if g.vmid == vmid)

@@ -3,7 +3,8 @@
 RFC 4180 (CRLF line ends, quotes doubled), UTF-8 with a header row of stable column codes and
 stable values (ISO 8601 times, verdict codes), whatever the report language. PBS columns are
 empty when no backup server data concerns the guest; `pbs_verify_state` is `ok`, `failed` or
-`never` (latest snapshot never verified). Text cells that a
+`never` (latest snapshot never verified); `copies` is the off-site copy verdict (empty: the
+guest has no PBS job or no backup server is configured). Text cells that a
 spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR) get a leading apostrophe:
 guest names and notes are user input (CSV injection).
 """
@@ -47,6 +48,9 @@ COLUMNS = (
     "pbs_verify_state",
     "pbs_verified_at",
     "pbs_restore_points",
+    "copies",
+    "copies_locations",
+    "offsite_latest_at",
     "notes",
 )
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
@@ -95,8 +99,18 @@ def _row(g: GuestRow) -> list[str]:
         verify_state(g) or "",
         snap.verified_at.isoformat() if snap and snap.verified_at else "",
         str(g.pbs.restore_points) if g.pbs and g.pbs.restore_points is not None else "",
+        *_copies(g),
         _text(notes_plain(g.notes, limit=2000)),
     ]
+
+
+def _copies(g: GuestRow) -> list[str]:
+    """Copy verdict, number of locations, newest off-site snapshot (empty: not judged)."""
+    c = g.copies
+    if c is None:
+        return ["", "", ""]
+    latest = c.offsite_latest.isoformat() if c.offsite_latest else ""
+    return [c.verdict, str(c.locations), latest]
 
 
 def render_csv(report: Report) -> str:

@@ -63,6 +63,13 @@ GC_CLASS = {
     "outdated": "warn",
     "unknown": "muted",
 }
+COPIES_CLASS = {
+    "copies_ok": "ok",
+    "offsite_stale": "warn",
+    "offsite_unknown": "muted",
+    "single_copy": "bad",
+}
+SYNC_CLASS = {"ok": "ok", "failed": "bad", "never": "warn", "running": "muted"}
 USAGE_COLOURS = {"ok": "#2e7d32", "warning": "#f9a825", "critical": "#c62828"}
 # Scale limits (see docs/performance.md, "Rendering"). WeasyPrint pays per box and per text
 # line, so the PDF splits long tables into chunks of fixed layout and, past PRINT_GRID_FULL
@@ -93,6 +100,7 @@ SECTIONS = (
     "jobs",
     "storages",
     "servers",
+    "copies",
     "history",
     "anomalies",
     "method",
@@ -163,6 +171,9 @@ def environment() -> Environment:
         CELL_STATES=CELL_STATES,
         SECTIONS=SECTIONS,
         keep_text=keep_text,
+        COPIES_CLASS=COPIES_CLASS,
+        SYNC_CLASS=SYNC_CLASS,
+        COPIES_CAP=500,
     )
     return env
 

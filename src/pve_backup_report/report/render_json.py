@@ -51,6 +51,7 @@ def guest_data(g: GuestRow) -> dict[str, Any]:
         "next_run": to_jsonable(g.next_run),
         "pbs": to_jsonable(g.pbs),
         "attention": {"level": g.attention_level, "reasons": list(g.attention)},
+        "copies": to_jsonable(g.copies),
     }
 
 
@@ -121,6 +122,7 @@ def report_data(report: Report) -> dict[str, Any]:
         "history": history_data(report.history),
         "anomalies": [to_jsonable(a) for a in report.anomalies],
         "unknown_cause": report.unknown_cause,
+        "offsite_copies": to_jsonable(report.copies),
     }
     return data
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from ..sanitize import strip_controls
+from .copies_text import copies_md, with_copies_column
 from .findings import findings
 from .history_view import HistoryView
 from .i18n import Translator, zone_label
@@ -265,6 +266,9 @@ def render_md(report: Report) -> str:
     not_read = tr.t("value.unknown") if report.unknown_cause is not None else None
     rows = [[tr.t(f"kpi.{k}"), not_read or (na if v is None else tr.number(v))] for k, v in kpis]
     rows.append([tr.t("kpi.anomalies"), f"{s.anomalies_critical} / {s.anomalies_warning}"])
+    if report.copies is not None:
+        c = report.copies
+        rows.append([tr.t("kpi.offsite"), f"{c.guests_with_offsite} / {c.guests_judged}"])
     lines += _table(["", ""], rows)
     lines += ["", f"## {tr.t('section.attention')}", ""]
     attention = report.attention_rows()
@@ -289,7 +293,9 @@ def render_md(report: Report) -> str:
     lines += ["", f"## {tr.t('section.guests')}", ""]
     header = ("vmid", "name", "type", "node", "pool", "tags", "verdict", "jobs", "last_backup",
               "last_success", "pbs", "notes")  # fmt: skip
-    lines += _table([tr.t("col." + h) for h in header], _guest_rows(tr, report))
+    guest_header, guest_rows = [tr.t("col." + h) for h in header], _guest_rows(tr, report)
+    with_copies_column(tr, report, guest_header, guest_rows)
+    lines += _table(guest_header, guest_rows)
     lines += ["", f"## {tr.t('section.jobs')}", ""]
     job_rows = [
         [
@@ -309,6 +315,7 @@ def render_md(report: Report) -> str:
     lines += _table(job_labels, job_rows)
     lines += ["", f"## {tr.t('section.servers')}", ""]
     lines += _servers(tr, report)
+    lines += copies_md(tr, report, cell)
     lines += ["", f"## {tr.t('section.history')}", ""]
     lines += _history(tr, report.history)
     lines += ["", f"## {tr.t('section.anomalies')}", ""]

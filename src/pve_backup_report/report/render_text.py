@@ -5,6 +5,7 @@ attention. Meant to be read in an SSH session or a cron mail; the full detail is
 from __future__ import annotations
 
 from ..sanitize import strip_controls
+from .copies_text import copies_line
 from .findings import findings
 from .history_view import HistoryView
 from .i18n import Translator, zone_label
@@ -112,6 +113,7 @@ def render_text(report: Report) -> str:
             not_verified=na if s.not_verified is None else tr.number(s.not_verified),
             orphans=tr.number(len(report.pbs_orphans)) if report.pbs_collected else na,
         ),
+        *copies_line(tr, report),
     ]
     if report.unknown_cause is not None:  # nothing was counted: no figure that could reassure
         counts = [tr.t("text.counts_unknown", unknown=tr.t("value.unknown"))]

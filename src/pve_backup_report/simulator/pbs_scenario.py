@@ -198,6 +198,24 @@ class PbsDatastore(_Strict):
         return [check_namespace(ns) for ns in value]
 
 
+class PbsRemoteSpec(_Strict):
+    """A remote (``remote.cfg``): ``/config/remote`` lists it without ``password``."""
+
+    name: str
+    host: str
+    port: int | None = Field(default=None, ge=1, le=65535)
+    fingerprint: str | None = None  # colon-hex SHA-256
+    auth_id: str = "sync@pbs"
+    password: str = "0b6f9a2c-sync-secret"  # noqa: S105 - simulated, never served
+    comment: str | None = None
+
+
+#: Scenario-only keys of a sync job (never served): ``synced_until`` is the newest backup time
+#: the job has copied (default: the last run's end when it succeeded, else nothing copied);
+#: ``history`` lists earlier runs ``{endtime, status, duration}`` served as ``syncjob`` tasks.
+SYNC_SCENARIO_KEYS = frozenset({"synced_until", "history"})
+
+
 class PbsServer(_Strict):
     """One simulated Proxmox Backup Server (see docs/en/simulator.md, "PBS personality")."""
 
@@ -210,7 +228,15 @@ class PbsServer(_Strict):
     datastores: list[PbsDatastore] = Field(default_factory=list)
     prune_jobs: list[dict[str, Any]] = Field(default_factory=list)
     verify_jobs: list[dict[str, Any]] = Field(default_factory=list)
+    remotes: list[PbsRemoteSpec] = Field(default_factory=list)
+    sync_jobs: list[dict[str, Any]] = Field(default_factory=list)
     faults: list[Fault] = Field(default_factory=list)
+
+    @property
+    def supports_push(self) -> bool:
+        """Push sync jobs and the ``sync-direction`` parameter exist since PBS 3.3."""
+        major, _, minor = self.version.partition(".")
+        return (int(major or 0), int(minor or 0)) >= (3, 3)
 
     @model_validator(mode="after")
     def _consistency(self) -> PbsServer:
@@ -227,4 +253,30 @@ class PbsServer(_Strict):
                 check_namespace(str(job.get("ns", "")))
             if kind == "prune" and any(not job.get("schedule") for job in jobs):
                 raise ValueError(f"PBS {self.name}: a prune job needs a 'schedule'")
+        self._check_sync(names)
         return self
+
+    def _check_sync(self, names: list[str]) -> None:
+        remotes = [r.name for r in self.remotes]
+        if len(set(remotes)) != len(remotes):
+            raise ValueError(f"PBS {self.name}: duplicate remote name")
+        ids = [str(job.get("id", "")) for job in self.sync_jobs]
+        if any(not i for i in ids) or len(set(ids)) != len(ids):
+            raise ValueError(f"PBS {self.name}: every sync job needs a unique 'id'")
+        for job in self.sync_jobs:
+            where = f"PBS {self.name}: sync job {job['id']}"
+            if job.get("store") not in names or not job.get("remote-store"):
+                raise ValueError(f"{where} needs a known 'store' and a 'remote-store'")
+            direction = job.get("sync-direction", "pull")
+            if direction not in ("pull", "push"):
+                raise ValueError(f"{where}: sync-direction must be pull or push")
+            if direction == "push" and not self.supports_push:
+                raise ValueError(f"{where}: push sync needs PBS 3.3 or later")
+            if direction == "push" and not job.get("remote"):
+                raise ValueError(f"{where}: a push job needs a 'remote'")
+            if job.get("remote") is not None and job["remote"] not in remotes:
+                raise ValueError(f"{where} names unknown remote {job['remote']!r}")
+            if job.get("remote") is None and job["remote-store"] not in names:
+                raise ValueError(f"{where}: local sync from unknown store")
+            check_namespace(str(job.get("ns", "")))
+            check_namespace(str(job.get("remote-ns", "")))

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from pve_backup_report.simulator.pbs_scenario import (
     PBS_ROLES,
+    SYNC_SCENARIO_KEYS,
     PbsAclEntry,
     PbsDatastore,
     PbsServer,
@@ -150,13 +152,24 @@ def _fingerprint(key: str | None, seed: str) -> str:
 class PbsState:
     """Indexes over one :class:`PbsServer` of the scenario."""
 
-    def __init__(self, server: PbsServer, pve: PveState) -> None:
+    def __init__(
+        self,
+        server: PbsServer,
+        pve: PveState,
+        registry: dict[str, PbsState | None] | None = None,
+    ) -> None:
         self.server = server
         self.pve = pve
         self.perms = PbsPermissions(server.token.acl)
         self.stores: dict[str, PbsDatastore] = {s.name: s for s in server.datastores}
         self.snapshots: dict[str, list[Snap]] = {}
         self.namespaces: dict[str, list[str]] = {}
+        # other simulated servers, built on demand for sync jobs; a server still being built
+        # is returned as it is so far, so a sync cycle (A pulls from B pulls from A) sees what
+        # was copied before instead of recursing
+        self.registry: dict[str, PbsState | None] = registry if registry is not None else {}
+        self.registry[server.name] = self
+        self._base = {store.name: self._base_snaps(store) for store in server.datastores}
         for store in server.datastores:
             snaps = self._build(store)
             self.snapshots[store.name] = snaps
@@ -215,11 +228,69 @@ class PbsState:
         return out
 
     def _build(self, store: PbsDatastore) -> list[Snap]:
+        self.snapshots[store.name] = list(self._base[store.name])
+        result = [*self._base[store.name], *self._synced(store)]
+        verify_new = bool(store.config.get("verify-new"))
+        if verify_new:
+            result = [self._verify_new(store, s) for s in result]
+        for patch in store.patches:
+            result = self._patch(store, result, patch)
+        result = self._run_verify_jobs(store, result)
+        result = self._run_prune_jobs(store, result)
+        for selector in store.removed:
+            chosen = set(map(id, self._select(result, selector)))
+            result = [s for s in result if id(s) not in chosen]
+        return self._fix_owners(result)
+
+    # ------------------------------------------------------------------ sync jobs
+    def _other(self, name: str) -> PbsState | None:
+        """The state of another simulated server (None: unknown, or being built: a cycle)."""
+        if name in self.registry:
+            return self.registry[name]
+        spec = next((s for s in self.pve.scenario.pbs_servers if s.name == name), None)
+        return PbsState(spec, self.pve, self.registry) if spec is not None else None
+
+    def _by_host(self, host: str) -> str | None:
+        wanted = host.strip("[]").lower()
+        found = (s.name for s in self.pve.scenario.pbs_servers if s.host.lower() == wanted)
+        return next(found, None)
+
+    def _synced(self, store: PbsDatastore) -> list[Snap]:
+        """Snapshots copied into ``store`` by pull jobs here and push jobs elsewhere."""
+        out: list[Snap] = []
+        for job in self.server.sync_jobs:
+            if job.get("sync-direction", "pull") != "pull" or job["store"] != store.name:
+                continue
+            if job.get("remote") is None:
+                source = self._base.get(str(job["remote-store"]), [])
+            else:
+                remote = next(r for r in self.server.remotes if r.name == job["remote"])
+                name = self._by_host(remote.host)
+                other = self._other(name) if name and name != self.server.name else None
+                source = other.snapshots.get(str(job["remote-store"]), []) if other else []
+            src_ns, dst_ns = str(job.get("remote-ns", "")), str(job.get("ns", ""))
+            out += copy_snapshots(job, source, src_ns, dst_ns)
+            self.snapshots[store.name] = [*self._base[store.name], *out]  # seen by a cycle
+        for spec in self.pve.scenario.pbs_servers:
+            if spec.name == self.server.name:
+                continue
+            for job in spec.sync_jobs:
+                if job.get("sync-direction") != "push" or job["remote-store"] != store.name:
+                    continue
+                remote = next(r for r in spec.remotes if r.name == job["remote"])
+                if self._by_host(remote.host) != self.server.name:
+                    continue
+                other = self._other(spec.name)
+                source = other.snapshots.get(str(job["store"]), []) if other else []
+                src_ns, dst_ns = str(job.get("ns", "")), str(job.get("remote-ns", ""))
+                out += copy_snapshots(job, source, src_ns, dst_ns)
+        return out
+
+    def _base_snaps(self, store: PbsDatastore) -> list[Snap]:
         snaps: dict[tuple[str, str, str, int], Snap] = {}
         if store.derive:
             for snap in self._derived(store):
                 snaps[(*snap.group, snap.time)] = snap
-        verify_new = bool(store.config.get("verify-new"))
         for spec in store.snapshots:
             upid = None
             at = spec.verified_at if spec.verified_at is not None else spec.time + 3600
@@ -232,17 +303,7 @@ class PbsState:
                 _fingerprint(None, spec.id) if spec.crypt != "none" else None,
                 spec.protected, spec.unfinished,
             )  # fmt: skip
-        result = list(snaps.values())
-        if verify_new:
-            result = [self._verify_new(store, s) for s in result]
-        for patch in store.patches:
-            result = self._patch(store, result, patch)
-        result = self._run_verify_jobs(store, result)
-        result = self._run_prune_jobs(store, result)
-        for selector in store.removed:
-            chosen = set(map(id, self._select(result, selector)))
-            result = [s for s in result if id(s) not in chosen]
-        return self._fix_owners(result)
+        return list(snaps.values())
 
     def _verify_new(self, store: PbsDatastore, snap: Snap) -> Snap:
         if snap.verify or snap.unfinished:
@@ -343,7 +404,11 @@ class PbsState:
     # ------------------------------------------------------------------ jobs
     def job_status(self, job: dict[str, Any], kind: str) -> dict[str, Any]:
         """A job as ``/admin/prune`` or ``/admin/verify`` lists it (config + status)."""
-        item = {k: v for k, v in job.items() if not k.startswith("last-run")}
+        item = {
+            k: v
+            for k, v in job.items()
+            if not k.startswith("last-run") and k not in SYNC_SCENARIO_KEYS
+        }
         schedule = job.get("schedule")
         if schedule and not job.get("disable"):
             upcoming = next_run(str(schedule), self.now(), "UTC")
@@ -357,7 +422,12 @@ class PbsState:
                 if kind == "verify"
                 else (f"{job['store']}:{ns}" if ns else str(job["store"]))
             )
-            kind_name = "verificationjob" if kind == "verify" else "prunejob"
+            if kind == "sync":
+                worker = (
+                    f"{job.get('remote') or '-'}:{job['remote-store']}:{job['store']}:{ns}:"
+                    f"{job['id']}"
+                )
+            kind_name = {"verify": "verificationjob", "sync": "syncjob"}.get(kind, "prunejob")
             item["last-run-upid"] = job.get("last-run-upid") or self.upid(
                 end - 600, kind_name, worker
             )
@@ -395,3 +465,73 @@ def prune_keep(snaps: list[Snap], keep: dict[str, int]) -> set[int]:
             seen.add(key)
             kept.add(id(snap))
     return kept
+
+
+def group_filter_passes(filters: Iterable[str], kind: str, backup_id: str) -> bool:
+    """PBS's group filter: included by any include filter (or when there is none), and
+    matched by no ``exclude:`` filter. ``regex:`` searches ``type/id`` (unanchored)."""
+    group = f"{kind}/{backup_id}"
+
+    def matches(text: str) -> bool:
+        prefix, _, value = text.partition(":")
+        if prefix == "type":
+            return value == kind
+        if prefix == "group":
+            return value == group
+        return prefix == "regex" and re.search(value, group) is not None
+
+    includes: list[str] = []
+    excludes: list[str] = []
+    for raw in filters:
+        if raw.startswith("exclude:"):
+            excludes.append(raw[len("exclude:") :])
+        else:
+            includes.append(raw.removeprefix("include:"))
+    included = not includes or any(matches(f) for f in includes)
+    return included and not any(matches(f) for f in excludes)
+
+
+def map_namespace(ns: str, source: str, target: str) -> str:
+    """Replace the ``source`` prefix of ``ns`` by ``target`` (how a sync lays out namespaces)."""
+    rest = ns[len(source) :].lstrip("/") if source else ns
+    return "/".join(part for part in (target, rest) if part)
+
+
+def copy_snapshots(job: dict[str, Any], source: list[Snap], src_ns: str, dst_ns: str) -> list[Snap]:
+    """What one sync job has copied from ``source``: finished snapshots up to
+    ``synced_until`` (default: the last successful run's end), inside the source namespace and
+    ``max-depth``, passing ``group-filter``, the newest ``transfer-last`` per group."""
+    until = job.get("synced_until")
+    if until is None:
+        end, state = job.get("last-run-endtime"), str(job.get("last-run-state", "OK"))
+        if not isinstance(end, int) or not (state == "OK" or state.startswith("WARNINGS")):
+            return []
+        until = end - 300
+    depth = job.get("max-depth")
+    filters = [str(f) for f in job.get("group-filter") or []]
+    chosen = [
+        s
+        for s in source
+        if not s.unfinished
+        and s.time <= int(until)
+        and in_scope(s.ns, src_ns, depth)
+        and group_filter_passes(filters, s.type, s.id)
+    ]
+    last = job.get("transfer-last")
+    if isinstance(last, int):
+        groups: dict[tuple[str, str, str], list[Snap]] = {}
+        for snap in chosen:
+            groups.setdefault(snap.group, []).append(snap)
+        chosen = [s for g in groups.values() for s in sorted(g, key=lambda x: x.time)[-last:]]
+    owner = str(job.get("owner") or "root@pam")
+    return [
+        replace(
+            s,
+            ns=map_namespace(s.ns, src_ns, dst_ns),
+            owner=owner,
+            verify=None,
+            verify_upid=None,
+            protected=False,
+        )
+        for s in chosen
+    ]

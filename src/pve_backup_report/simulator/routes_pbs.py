@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, cast
 
+from pve_backup_report.simulator.pbs_scenario import SYNC_SCENARIO_KEYS
 from pve_backup_report.simulator.pbs_state import PbsState, Snap, ns_depth
 from pve_backup_report.simulator.server import (
     ApiError,
@@ -476,3 +477,160 @@ def config_verify(request: Request) -> ApiResult:
 @ROUTER.route("/admin/verify", params={"store": Param()})
 def admin_verify(request: Request) -> ApiResult:
     return _jobs(request, "verify", status=True)
+
+
+# --------------------------------------------------------------------------- sync jobs, remotes
+def _sync_visible(request: Request, job: dict[str, Any]) -> bool:
+    """Datastore.Audit on the job's local path, and Remote.Audit on the remote (or, for a local
+    sync, Datastore.Audit on the source store) — ``check_sync_job_read_access``."""
+    perms = _state(request).perms
+    if not perms.has_any(ns_path(str(job["store"]), str(job.get("ns", ""))), ["Datastore.Audit"]):
+        return False
+    remote = job.get("remote")
+    if remote:
+        return perms.has_any(f"/remote/{remote}", ["Remote.Audit"])
+    return perms.has_any(ns_path(str(job["remote-store"])), ["Datastore.Audit"])
+
+
+def _sync_jobs(request: Request, *, status: bool) -> ApiResult:
+    state = _state(request)
+    direction = request.params.get("sync-direction")
+    if direction is not None and not state.server.supports_push:
+        raise ApiError(
+            400,
+            "parameter verification failed - 'sync-direction': schema does not allow "
+            "additional properties.",
+        )
+    wanted_direction = direction or "pull"
+    wanted_store = request.params.get("store")
+    jobs = state.server.sync_jobs
+    out: list[dict[str, Any]] = []
+    for job in jobs:
+        if job.get("sync-direction", "pull") != wanted_direction:
+            continue
+        if wanted_store and job["store"] != wanted_store:
+            continue
+        if not _sync_visible(request, job):
+            continue
+        if status:
+            out.append(state.job_status(job, "sync"))
+        else:
+            out.append(
+                {
+                    k: v
+                    for k, v in job.items()
+                    if not k.startswith("last-run") and k not in SYNC_SCENARIO_KEYS
+                }
+            )
+    request.rng.shuffle(out)
+    public = [{k: v for k, v in job.items() if k not in SYNC_SCENARIO_KEYS} for job in jobs]
+    return PbsResult(out, digest=_digest(public))
+
+
+SYNC_PARAMS = {"store": Param(), "sync-direction": Param("enum", ("pull", "push"))}
+
+
+@ROUTER.route("/admin/sync", params=SYNC_PARAMS)
+def admin_sync(request: Request) -> ApiResult:
+    return _sync_jobs(request, status=True)
+
+
+@ROUTER.route("/config/sync", params={"sync-direction": Param("enum", ("pull", "push"))})
+def config_sync(request: Request) -> ApiResult:
+    return _sync_jobs(request, status=False)
+
+
+@ROUTER.route("/config/remote")
+def config_remote(request: Request) -> ApiResult:
+    """Remotes the token may audit (Remote.Audit on /remote/<name>); never the password."""
+    state = _state(request)
+    out: list[dict[str, Any]] = []
+    for remote in state.server.remotes:
+        if not state.perms.has_any(f"/remote/{remote.name}", ["Remote.Audit"]):
+            continue
+        item: dict[str, Any] = {"name": remote.name, "host": remote.host, "auth-id": remote.auth_id}
+        if remote.port is not None:
+            item["port"] = remote.port
+        if remote.fingerprint:
+            item["fingerprint"] = remote.fingerprint
+        if remote.comment:
+            item["comment"] = remote.comment
+        out.append(item)
+    request.rng.shuffle(out)
+    return PbsResult(out, digest=_digest([r.name for r in state.server.remotes]))
+
+
+# --------------------------------------------------------------------------- tasks (sync only)
+def _sync_tasks(state: PbsState) -> list[dict[str, Any]]:
+    """One finished ``syncjob`` task per run: the scenario's ``history`` runs and the last
+    run of each sync job (scheduled jobs run as root@pam), newest first."""
+    out: list[dict[str, Any]] = []
+    for job in state.server.sync_jobs:
+        ns = str(job.get("ns", ""))
+        worker = f"{job.get('remote') or '-'}:{job['remote-store']}:{job['store']}:{ns}:{job['id']}"
+        runs = [dict(run) for run in job.get("history") or []]
+        if isinstance(job.get("last-run-endtime"), int):
+            runs.append(
+                {"endtime": job["last-run-endtime"], "status": job.get("last-run-state", "OK")}
+            )
+        for run in runs:
+            end = int(run["endtime"])
+            start = end - int(run.get("duration", 600))
+            upid = state.upid(start, "syncjob", worker)
+            parts = upid.split(":")
+            out.append(
+                {
+                    "upid": upid,
+                    "node": "localhost",
+                    "pid": int(parts[2], 16),
+                    "pstart": int(parts[3], 16),
+                    "starttime": start,
+                    "worker_type": "syncjob",
+                    "worker_id": worker,
+                    "user": "root@pam",
+                    "endtime": end,
+                    "status": str(run.get("status", "OK")),
+                }
+            )
+    out.sort(key=lambda t: t["starttime"], reverse=True)
+    return out
+
+
+@ROUTER.route(
+    "/nodes/{node}/tasks",
+    params={
+        "start": Param("int", minimum=0),
+        "limit": Param("int", minimum=0),
+        "typefilter": Param(),
+        "since": Param("int"),
+        "until": Param("int"),
+        "errors": Param("bool"),
+        "userfilter": Param(),
+        "store": Param(),
+        "running": Param("bool"),
+    },
+)
+def tasks(request: Request) -> ApiResult:
+    """Task list (pbs-api.md §8.3), only the sync job runs of this simulation. Sys.Audit on
+    /system/tasks shows every task; an audit token sees no root@pam job task otherwise."""
+    state = _state(request)
+    p = request.params
+    items = _sync_tasks(state) if state.perms.has_any("/system/tasks", ["Sys.Audit"]) else []
+    if p.get("typefilter"):
+        items = [t for t in items if str(p["typefilter"]) in t["worker_type"]]
+    if p.get("userfilter"):
+        items = [t for t in items if str(p["userfilter"]) in t["user"]]
+    if p.get("store"):
+        items = [t for t in items if t["worker_id"].split(":")[2] == p["store"]]
+    if p.get("since") is not None:
+        items = [t for t in items if t["starttime"] >= int(p["since"])]
+    if p.get("until") is not None:
+        items = [t for t in items if t["starttime"] <= int(p["until"])]
+    if p.get("errors"):
+        items = [t for t in items if t["status"] != "OK"]
+    if p.get("running"):
+        items = []
+    start, limit = int(p.get("start", 0)), int(p.get("limit", 50))
+    page = items[start : start + limit] if limit else items[start:]
+    total = start + len(page) + (1 if limit and len(page) == limit else 0)
+    return PbsResult(page, total=total)
