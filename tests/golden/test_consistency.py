@@ -113,9 +113,9 @@ def test_same_counts_everywhere(outputs: Outputs, report: dict[str, Any]) -> Non
     # text, Markdown and HTML tiles
     text = outputs["single/main.stdout.txt"]
     assert (
-        f"Guests {c['guests_total']}: {c['covered_pbs']} covered (PBS), "
-        f"{c['covered_other']} covered (other), {c['not_covered']} not covered "
-        f"(incl. {c['disabled_only']} disabled job only)"
+        f"{c['guests_total']} guests: {c['covered_pbs']} covered (PBS), "
+        f"{c['covered_other']} covered (other storage), {c['not_covered']} not covered "
+        f"(of which {c['disabled_only']} only in disabled or unusable jobs)"
     ) in text
     md = outputs["single/report.md"]
     assert f"| Not covered (incl. disabled job only) | {c['not_covered']} |" in md
