@@ -174,5 +174,7 @@ def test_unknown_status_says_its_cause_first() -> None:
     r = replace(report(), unknown_cause="cannot read the guest list (/cluster/resources)")
     text = render_digest_text(r)
     assert text.splitlines()[3].startswith("Status UNKNOWN — the cluster could not be read: ")
+    assert "  Guests: unknown\n" in text and "  Not verified: unknown\n" in text  # no figure
+    assert "  Unknown: the cluster could not be read, so no guest can be judged.\n" in text
     html = render_digest_html(r)
     assert 'class="banner banner-unknown"' in html and "/cluster/resources" in html

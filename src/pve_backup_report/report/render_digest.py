@@ -82,6 +82,9 @@ def _counts(tr: Translator, report: Report) -> list[Count]:
     out = []
     for code in _COUNTS:
         value: int | None = getattr(s, code)
+        if report.unknown_cause is not None:  # nothing was counted: no figure that reassures
+            out.append(Count(code, tr.t("value.unknown"), ""))
+            continue
         text = tr.t("value.not_collected") if value is None else tr.number(value)
         out.append(Count(code, text, _COUNT_CLASS.get(code, "") if value else ""))
     level = "bad" if s.anomalies_critical else "warn" if s.anomalies_warning else ""
@@ -145,7 +148,7 @@ def digest_context(report: Report) -> dict[str, Any]:
         "banner": banner_text(tr, report),
         "generated": f"{tr.datetime(report.generated_at)} {zone_label(report.generated_at)}",
         "zone": report_zone(report.generated_at),
-        "cluster_name": report.cluster.name or tr.t("value.not_specified"),
+        "cluster_name": report.cluster.label or report.cluster.name or tr.t("value.not_specified"),
         "counts": _counts(tr, report),
         "findings": items[:FINDINGS_CAP],
         "findings_more": max(len(items) - FINDINGS_CAP, 0),
@@ -185,7 +188,9 @@ def render_digest_text(report: Report) -> str:
     for c in ctx["counts"]:
         lines.append(f"  {tr.t('kpi.' + c.code)}{tr.punct(':')} {c.text}")
     lines += ["", tr.t("section.attention") + tr.punct(":")]
-    if not ctx["findings"]:
+    if report.unknown_cause is not None:
+        lines.append("  " + tr.t("attention.unknown"))
+    elif not ctx["findings"]:
         lines.append("  " + tr.t("attention.none"))
     for f in ctx["findings"]:
         lines.append(
