@@ -112,7 +112,6 @@ def test_same_counts_everywhere(outputs: Outputs, report: dict[str, Any]) -> Non
         assert history[key] == str(c[key]), key
     # text, Markdown and HTML tiles
     text = outputs["single/main.stdout.txt"]
-<<<<<<< HEAD
     counts_line = re.search(
         r"^(\d+) guests: (\d+) covered \(PBS\), (\d+) covered \(other storage\), "
         r"(\d+) not covered \(of which (\d+) ",
@@ -124,13 +123,6 @@ def test_same_counts_everywhere(outputs: Outputs, report: dict[str, Any]) -> Non
         c["guests_total"], c["covered_pbs"], c["covered_other"], c["not_covered"],
         c["disabled_only"],
     ]  # fmt: skip
-=======
-    assert (
-        f"{c['guests_total']} guests: {c['covered_pbs']} covered (PBS), "
-        f"{c['covered_other']} covered (other storage), {c['not_covered']} not covered "
-        f"(of which {c['disabled_only']} only in disabled or unusable jobs)"
-    ) in text
->>>>>>> i13b
     md = outputs["single/report.md"]
     assert f"| Not covered (incl. disabled job only) | {c['not_covered']} |" in md
     assert f"| Stale | {c['stale']} |" in md

@@ -138,7 +138,10 @@ def test_text_markdown_and_html() -> None:
 
 def test_french_digest_line() -> None:
     text = render_text(report("fr"))
-    assert "Copies hors site\u202f: 1 invité(s) sur 3 en ont une\u202f; 1 copie unique" in text
+    # no "(s)": counts after a colon read right whatever the number (issue 13 §3)
+    assert (
+        "Copies hors site\u202f: invités qui en ont une\u202f: 1 sur 3\u202f; copie unique\u202f: 1"
+    ) in text
 
 
 def test_prometheus_series() -> None:
