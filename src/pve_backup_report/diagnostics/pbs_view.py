@@ -217,7 +217,7 @@ def render_pbs_inventory(
         )
     )
     for title, columns, rows in sync_tables(result):
-        console.print(_table(title, columns, rows))
+        console.print(_table(title, columns, rows, tr))
     console.print(
         _table(
             "PVE storages → PBS",
