@@ -19,9 +19,9 @@ def copies_line(tr: Translator, report: Report) -> list[str]:
         return []
     v = c.verdicts
     return [
-        tr.t(
+        tr.plural(
             "copies.digest",
-            n=tr.number(c.guests_with_offsite),
+            c.guests_with_offsite,
             total=tr.number(c.guests_judged),
             single=tr.number(v["single_copy"]),
             stale=tr.number(v["offsite_stale"]),

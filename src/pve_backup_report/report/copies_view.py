@@ -70,7 +70,7 @@ def copies_section(result: CopiesResult | None) -> CopiesSection | None:
 
 def with_copies(report: Report, result: CopiesResult | None) -> Report:
     """The report with each guest's copies and the "Off-site copies" section."""
-    if result is None:
-        return report
+    if result is None or report.unknown_cause is not None:
+        return report  # the cluster could not be read: no count may reassure
     guests = tuple(replace(g, copies=result.guests.get(g.vmid)) for g in report.guests)
     return replace(report, guests=guests, copies=copies_section(result))
