@@ -53,10 +53,10 @@ from ..model import (
 )
 from .calendar import max_interval
 from .missed_runs import schedule_event
+from .pbs_guests import Key, index_snapshots
 from .pbs_match import DEFAULT_PBS_PORT, Location, normalize_host
 
 COMPONENT = "copies"
-Key = tuple[Location, str, str]
 
 
 @dataclass(frozen=True)
@@ -295,18 +295,6 @@ def schedule_gap(schedule: str | None, now: datetime) -> timedelta:
 class _Trail:
     location: Location
     gap: timedelta  # sum of sync schedule gaps from the PVE job to here
-
-
-def index_snapshots(snapshots: Sequence[PbsSnapshot]) -> dict[Key, list[PbsSnapshot]]:
-    result: dict[Key, list[PbsSnapshot]] = {}
-    for snap in snapshots:
-        if snap.in_progress:
-            continue
-        loc = Location(snap.server, snap.datastore, snap.namespace)
-        result.setdefault((loc, snap.backup_type, snap.backup_id), []).append(snap)
-    for items in result.values():
-        items.sort(key=lambda s: s.backup_time)
-    return result
 
 
 def _copy(

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..sanitize import strip_controls_deep
 from ..serialize import to_jsonable
+from .counts import COUNT_NAMES
 from .history_view import HistoryView
 from .model import GuestRow, Report
 
@@ -72,19 +73,9 @@ def history_data(view: HistoryView | None) -> dict[str, Any] | None:
     }
 
 
-GUEST_COUNTS = (
-    "guests_total",
-    "covered_pbs",
-    "covered_other",
-    "not_covered",
-    "disabled_only",
-    "excluded_opted_out",
-    "indeterminate",
-    "last_failed",
-    "stale",
-    "not_verified",
-    "other",
-    "ok",
+# the guest counts of counts.py (one definition); covered = PBS + other is derived there
+GUEST_COUNTS = tuple(
+    name for name in COUNT_NAMES if name != "covered" and not name.startswith("anomalies_")
 )
 
 
