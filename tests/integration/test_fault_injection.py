@@ -72,6 +72,7 @@ class Family:
 
 NONE: frozenset[int] = frozenset()
 PBS_403 = ((frozenset({"http_403"}), "pbs_permission_denied", "warning"),)
+SYNC = ("pbs_sync_unreadable", "warning")
 
 
 def pbs(name: str, endpoint: str, touched: frozenset[int] = NONE) -> Family:
@@ -208,6 +209,10 @@ FAMILIES: tuple[Family, ...] = (
     pbs("PBS namespaces", "/admin/datastore/{store}/namespace"),
     pbs("PBS backup groups", "/admin/datastore/{store}/groups"),
     pbs("PBS snapshots", "/admin/datastore/{store}/snapshots", frozenset({100, 101, 102, 103})),
+    # sync jobs and remotes: off-site copies become unknown (never "single copy"); the coverage
+    # and evidence verdicts this suite compares are untouched
+    Family("PBS sync jobs", "pbs", r"^/admin/sync$", "/admin/sync", NONE, *SYNC),
+    Family("PBS remotes", "pbs", r"^/config/remote$", "/config/remote", NONE, *SYNC),
 )
 
 # fault kind -> (Fault fields, what the anomaly's details must contain)
