@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from ..api.tls import normalize_fingerprint
 from ..model import (
     Anomaly,
     CopiesVerdict,
@@ -54,7 +53,7 @@ from ..model import (
 from .calendar import max_interval
 from .missed_runs import schedule_event
 from .pbs_guests import Key, index_snapshots
-from .pbs_match import DEFAULT_PBS_PORT, Location, normalize_host
+from .pbs_match import DEFAULT_PBS_PORT, Location, fingerprint_key, normalize_host
 
 COMPONENT = "copies"
 
@@ -209,13 +208,6 @@ def map_namespace(ns: str, source_ns: str, target_ns: str) -> str:
 
 
 # ------------------------------------------------------------------------- remotes
-def _fp(value: str | None) -> str | None:
-    try:
-        return normalize_fingerprint(value) if value else None
-    except ValueError:
-        return None
-
-
 def resolve_remote(remote: PbsRemote, servers: Sequence[ServerView]) -> str | None:
     """The configured server a remote points to (None: none, or ambiguous)."""
     host = normalize_host(remote.host)
@@ -226,9 +218,9 @@ def resolve_remote(remote: PbsRemote, servers: Sequence[ServerView]) -> str | No
     for server in servers:
         if host in {normalize_host(a) for a in server.aliases}:
             return server.name
-    fingerprint = _fp(remote.fingerprint)
+    fingerprint = fingerprint_key(remote.fingerprint)
     if fingerprint:
-        found = [s.name for s in servers if _fp(s.fingerprint) == fingerprint]
+        found = [s.name for s in servers if fingerprint_key(s.fingerprint) == fingerprint]
         if len(found) == 1:
             return found[0]
     return None

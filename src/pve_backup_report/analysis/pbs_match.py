@@ -64,7 +64,8 @@ def normalize_host(host: str | None) -> str:
     return (host or "").strip().strip("[]").rstrip(".").lower()
 
 
-def _fp(value: str | None) -> str | None:
+def fingerprint_key(value: str | None) -> str | None:
+    """A fingerprint in one notation for comparing, or None (absent or unparseable)."""
     if not value:
         return None
     try:
@@ -83,9 +84,9 @@ def find_endpoint(
     for endpoint in endpoints:
         if host and normalize_host(endpoint.host) == host and endpoint.port == port:
             return endpoint, "address"
-    fingerprint = _fp(storage.fingerprint)
+    fingerprint = fingerprint_key(storage.fingerprint)
     for endpoint in endpoints:
-        if fingerprint and _fp(endpoint.fingerprint) == fingerprint:
+        if fingerprint and fingerprint_key(endpoint.fingerprint) == fingerprint:
             return endpoint, "fingerprint"
     return None
 
