@@ -57,6 +57,21 @@ COUNT_NAMES = (
 )
 
 
+# The summary tiles, in order, each with the colour a non-zero value takes: the HTML/PDF cards
+# and the e-mail digest show the same tiles the same way.
+SUMMARY_TILES: tuple[tuple[str, str], ...] = (
+    ("guests_total", ""),
+    ("covered_pbs", "ok"),
+    ("covered_other", "warn"),
+    ("not_covered", "bad"),
+    ("excluded_opted_out", ""),
+    ("indeterminate", "warn"),
+    ("last_failed", "bad"),
+    ("stale", "warn"),
+    ("not_verified", "warn"),
+)
+
+
 def verdict_counts(verdicts: Mapping[str, int]) -> dict[str, int]:
     """The coverage counts from the number of guests per verdict (also for stored runs)."""
 

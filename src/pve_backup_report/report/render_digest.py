@@ -18,6 +18,7 @@ from typing import Any
 import css_inline
 
 from ..sanitize import strip_controls
+from .counts import SUMMARY_TILES
 from .findings import Finding, findings
 from .i18n import Translator, report_zone, zone_label
 from .model import GuestRow, Report
@@ -38,26 +39,6 @@ CHANGE_CLASS = {
     "recovered": "ok",
     "new_guests": "info",
     "deleted_guests": "muted",
-}
-_COUNTS = (
-    "guests_total",
-    "covered_pbs",
-    "covered_other",
-    "not_covered",
-    "excluded_opted_out",
-    "indeterminate",
-    "last_failed",
-    "stale",
-    "not_verified",
-)
-_COUNT_CLASS = {
-    "covered_pbs": "ok",
-    "covered_other": "warn",
-    "not_covered": "bad",
-    "indeterminate": "warn",
-    "last_failed": "bad",
-    "stale": "warn",
-    "not_verified": "warn",
 }
 
 
@@ -80,13 +61,13 @@ def _counts(tr: Translator, report: Report) -> list[Count]:
     """The summary's counts, as the report's tiles show them."""
     s = report.summary
     out = []
-    for code in _COUNTS:
+    for code, level in SUMMARY_TILES:
         value: int | None = getattr(s, code)
         if report.unknown_cause is not None:  # nothing was counted: no figure that reassures
             out.append(Count(code, tr.t("value.unknown"), ""))
             continue
         text = tr.t("value.not_collected") if value is None else tr.number(value)
-        out.append(Count(code, text, _COUNT_CLASS.get(code, "") if value else ""))
+        out.append(Count(code, text, level if value else ""))
     level = "bad" if s.anomalies_critical else "warn" if s.anomalies_warning else ""
     both = f"{tr.number(s.anomalies_critical)} / {tr.number(s.anomalies_warning)}"
     out.append(Count("anomalies", both, level))

@@ -21,6 +21,7 @@ from ..analysis.coverage import Verdict
 from ..model import Anomaly, Severity
 from ..sanitize import strip_controls
 from .charts import CELL_COLOURS, age_bars, coverage_bars, trend_charts
+from .counts import SUMMARY_TILES
 from .findings import calm, findings, guest_anomalies, guest_mark
 from .history_view import CELL_STATES, GridRow
 from .i18n import Translator, report_zone, zone_label
@@ -170,6 +171,7 @@ def environment() -> Environment:
         CELL_COLOURS=CELL_COLOURS,
         CELL_STATES=CELL_STATES,
         SECTIONS=SECTIONS,
+        SUMMARY_TILES=SUMMARY_TILES,
         keep_text=keep_text,
         COPIES_CLASS=COPIES_CLASS,
         SYNC_CLASS=SYNC_CLASS,
