@@ -10,6 +10,7 @@ import re
 
 from ..sanitize import strip_controls
 from .copies_text import copies_md, with_copies_column
+from .counts import SUMMARY_TILES
 from .findings import findings
 from .history_view import HistoryView
 from .i18n import Translator, zone_label
@@ -252,17 +253,7 @@ def render_md(report: Report) -> str:
         f"## {tr.t('section.summary')}",
         "",
     ]
-    kpis = [
-        ("guests_total", s.guests_total),
-        ("covered_pbs", s.covered_pbs),
-        ("covered_other", s.covered_other),
-        ("not_covered", s.not_covered),
-        ("excluded_opted_out", s.excluded_opted_out),
-        ("indeterminate", s.indeterminate),
-        ("last_failed", s.last_failed),
-        ("stale", s.stale),
-        ("not_verified", s.not_verified),
-    ]
+    kpis = [(code, getattr(s, code)) for code, _ in SUMMARY_TILES]
     not_read = tr.t("value.unknown") if report.unknown_cause is not None else None
     rows = [[tr.t(f"kpi.{k}"), not_read or (na if v is None else tr.number(v))] for k, v in kpis]
     rows.append([tr.t("kpi.anomalies"), f"{s.anomalies_critical} / {s.anomalies_warning}"])
