@@ -13,13 +13,12 @@ from pve_backup_report.analysis.copies import (
     ServerView,
     analyse_copies,
     build_edges,
-    covers,
     filter_passes,
     job_anomalies,
     map_namespace,
     resolve_remote,
 )
-from pve_backup_report.analysis.pbs_match import Location
+from pve_backup_report.analysis.pbs_match import Location, in_scope
 from pve_backup_report.model import PbsDatastore, PbsRemote, PbsSnapshot, PbsSyncJob
 
 NOW = datetime(2025, 11, 26, 7, 0, tzinfo=UTC)
@@ -103,7 +102,7 @@ def test_malformed_group_filter_raises() -> None:
     ],
 )
 def test_covers(ns: str, source: str, depth: int | None, covered: bool) -> None:
-    assert covers(ns, source, depth) is covered
+    assert in_scope(ns, source, depth) is covered
 
 
 @pytest.mark.parametrize(

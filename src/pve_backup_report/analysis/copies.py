@@ -53,7 +53,7 @@ from ..model import (
 from .calendar import max_interval
 from .missed_runs import schedule_event
 from .pbs_guests import Key, index_snapshots
-from .pbs_match import DEFAULT_PBS_PORT, Location, fingerprint_key, normalize_host
+from .pbs_match import DEFAULT_PBS_PORT, Location, fingerprint_key, in_scope, normalize_host
 
 COMPONENT = "copies"
 
@@ -191,17 +191,6 @@ def filter_passes(filters: Sequence[str], backup_type: str, backup_id: str) -> b
 
 
 # ------------------------------------------------------------------------- namespaces
-def depth(ns: str) -> int:
-    return len(ns.split("/")) if ns else 0
-
-
-def covers(ns: str, source_ns: str, max_depth: int | None) -> bool:
-    """Is namespace `ns` at or below `source_ns`, within `max_depth` levels?"""
-    if source_ns and ns != source_ns and not ns.startswith(source_ns + "/"):
-        return False
-    return max_depth is None or depth(ns) - depth(source_ns) <= max_depth
-
-
 def map_namespace(ns: str, source_ns: str, target_ns: str) -> str:
     rest = ns[len(source_ns) :].lstrip("/") if source_ns else ns
     return "/".join(part for part in (target_ns, rest) if part)
@@ -350,7 +339,7 @@ def follow(
             src, job = edge.source, edge.job
             if src is None or (src.server, src.datastore) != (here.server, here.datastore):
                 continue
-            if not covers(here.namespace, src.namespace, job.max_depth):
+            if not in_scope(here.namespace, src.namespace, job.max_depth):
                 continue
             name = f"{job.server}/{job.job_id}"
             try:

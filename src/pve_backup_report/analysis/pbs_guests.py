@@ -29,7 +29,7 @@ from ..model import (
     Storage,
 )
 from .coverage import CoverageResult
-from .pbs_match import Location
+from .pbs_match import Location, in_scope
 
 GUEST_KIND = {"qemu": "vm", "lxc": "ct"}
 NAME_LIKE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*$")
@@ -101,13 +101,7 @@ def keep_options(raw: Mapping[str, str]) -> dict[str, int] | None:
 def covers(policy: RetentionPolicy, loc: Location) -> bool:
     if (policy.server, policy.datastore) != (loc.server, loc.datastore):
         return False
-    top = policy.namespace or ""
-    if top and loc.namespace != top and not loc.namespace.startswith(top + "/"):
-        return False
-    depth = (len(loc.namespace.split("/")) if loc.namespace else 0) - (
-        len(top.split("/")) if top else 0
-    )
-    return policy.max_depth is None or depth <= policy.max_depth
+    return in_scope(loc.namespace, policy.namespace or "", policy.max_depth)
 
 
 def applicable_retention(

@@ -41,6 +41,18 @@ class Location:
         return f"{self.server}:{self.datastore}/{self.namespace}"
 
 
+def _depth(ns: str) -> int:
+    return len(ns.split("/")) if ns else 0
+
+
+def in_scope(ns: str, top: str, max_depth: int | None) -> bool:
+    """Is namespace `ns` at or below `top`, within `max_depth` levels (None: any)? PBS's one
+    rule for what a job reads below its namespace: prune, verify and sync jobs alike."""
+    if top and ns != top and not ns.startswith(top + "/"):
+        return False
+    return max_depth is None or _depth(ns) - _depth(top) <= max_depth
+
+
 @dataclass(frozen=True)
 class PbsEndpoint:
     """What matching needs to know about one configured server."""
